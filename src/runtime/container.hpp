@@ -1,0 +1,53 @@
+// The lifecycle verbs of berth-runtime, one file each (container_<verb>.cpp).
+// They return Errors with runc's wording where callers match substrings
+// (`container not running`, `does not exist`, `container with id exists`).
+#pragma once
+
+#include <string>
+
+#include "common/error.hpp"
+#include "common/log.hpp"
+
+namespace berth::runtime {
+
+struct CreateOptions {
+  std::string root;            // state root (--root)
+  std::string id;
+  std::string bundle;          // absolute
+  std::string pid_file;        // absolute, or empty
+  std::string console_socket;  // absolute, or empty
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  int preserve_fds = 0;        // fds 3 .. 3+N-1 are passed to the container
+  int log_fd = -1;             // --log, for errors the init reports after create returned
+  log::Format log_format = log::Format::text;
+};
+
+/// `create`: sets the container up and returns with its init waiting for
+/// `start` (on exec.fifo) and the pid file written. On failure nothing is
+/// left behind: no state directory, cgroup, mount or process.
+Status create_container(const CreateOptions& opts);
+
+/// `start`: lets a created container's init exec its process.
+Status start_container(const std::string& root, const std::string& id);
+
+/// `kill`: sends `sig` to the init, or with `all` to every process of the
+/// container's cgroup. `container not running` once it has stopped.
+Status kill_container(const std::string& root, const std::string& id, int sig, bool all);
+
+/// `delete`: removes a stopped (or created) container; `force` kills a
+/// running one first. With `force`, a missing container is not an error.
+Status delete_container(const std::string& root, const std::string& id, bool force);
+
+struct RunOptions : CreateOptions {
+  bool detach = false;
+  bool keep = false;          // keep the stopped container (do not delete)
+  bool no_subreaper = false;
+};
+
+/// `run`: create and start in one process. Detached, returns 0 once the
+/// process runs; otherwise forwards signals (and the terminal), waits, deletes
+/// the container unless `keep`, and returns the process's exit status.
+Result<int> run_container(const RunOptions& opts);
+
+}  // namespace berth::runtime

@@ -1,0 +1,181 @@
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroups/devices_bpf.hpp"
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/time.hpp"
+#include "common/unix_socket.hpp"
+#include "runtime/container_internal.hpp"
+#include "runtime/plan.hpp"
+#include "runtime/spec.hpp"
+
+namespace berth::runtime {
+
+PreparedContainer::~PreparedContainer() {
+  if (committed_) return;
+  init.child.kill_and_reap();
+  if (have_cgroup) {
+    if (auto st = cgroup.destroy(true); !st) log::warn(st.error().message());
+  }
+  // state_dir removes itself (it was created by this attempt).
+}
+
+void PreparedContainer::commit() {
+  committed_ = true;
+  init.child.release();
+  state_dir.commit();
+}
+
+namespace {
+
+// The config's rules, then the defaults every container needs (as runc).
+std::vector<cgroups::DeviceRule> device_rules(const Spec& spec) {
+  std::vector<cgroups::DeviceRule> rules;
+  if (spec.linux_->resources) {
+    for (const auto& r : spec.linux_->resources->devices) {
+      cgroups::DeviceRule d;
+      d.allow = r.allow;
+      d.type = r.type.empty() ? 'a' : r.type[0];
+      if (r.major && *r.major >= 0) d.major = static_cast<uint32_t>(*r.major);
+      if (r.minor && *r.minor >= 0) d.minor = static_cast<uint32_t>(*r.minor);
+      d.access = r.access;
+      rules.push_back(d);
+    }
+  }
+  auto defaults = cgroups::default_device_rules();
+  rules.insert(rules.end(), defaults.begin(), defaults.end());
+  return rules;
+}
+
+}  // namespace
+
+Status write_pid_file(const std::string& path, pid_t pid) {
+  std::string dir = path.substr(0, path.rfind('/'));
+  if (dir.empty()) dir = "/";
+  auto dfd = open_file(dir, O_RDONLY | O_DIRECTORY);
+  if (!dfd) return std::move(dfd).error().wrap("write pid file");
+  BERTH_TRY_CTX(write_file_atomic(dfd->get(), path.substr(path.rfind('/') + 1), cat(pid), 0644), "write pid file");
+  return {};
+}
+
+Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions& opts, StartMode mode,
+                                                             bool own_console) {
+  BERTH_TRY(validate_id(opts.id));
+  auto spec = load_spec(opts.bundle);
+  if (!spec) return std::move(spec).error();
+  const Process& proc = *spec->process;
+  if (proc.terminal && opts.console_socket.empty() && !own_console)
+    return make_error("cannot allocate tty if berth-runtime will detach without setting console socket");
+  if (!proc.terminal && !opts.console_socket.empty())
+    return make_error("cannot use console socket if berth-runtime will not detach or allocate tty");
+
+  PlanOptions popts;
+  popts.no_pivot = opts.no_pivot;
+  auto plan = make_plan(*spec, opts.bundle, popts);
+  if (!plan) return std::move(plan).error();
+  struct stat st{};
+  if (::stat(plan->rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
+    return make_error("rootfs (", quote(plan->rootfs.rootfs), ") does not exist");
+
+  auto mountpoint = cgroups::unified_mountpoint();
+  if (!mountpoint) return std::move(mountpoint).error();
+  if (spec->linux_->resources) {
+    const auto& requested = spec->linux_->resources->requested;
+    BERTH_TRY(cgroups::check_controllers(*mountpoint, requested));
+    if (!requested.empty())
+      return make_error("not supported: linux.resources.", requested.front(), " (cgroup limits are not applied yet)");
+  }
+  auto own = cgroups::own_cgroup();
+  if (!own) return std::move(own).error();
+
+  auto dir = StateDir::create(opts.root, opts.id);
+  if (!dir) return std::move(dir).error();
+  auto c = std::make_unique<PreparedContainer>(std::move(*dir));
+
+  if (mode == StartMode::exec_fifo) {
+    if (::mkfifoat(c->state_dir.fd(), "exec.fifo", 0622) < 0) return sys_error("create exec fifo");
+    // mkfifo applies the umask; the init opens it after dropping privileges.
+    if (::fchmodat(c->state_dir.fd(), "exec.fifo", 0622, 0) < 0) return sys_error("chmod exec fifo");
+  }
+
+  std::string cg_path = cgroups::resolve_cgroup_path(spec->linux_->cgroups_path, opts.id, *own);
+  auto cg = cgroups::Cgroup::create(*mountpoint, cg_path);
+  if (!cg) return std::move(cg).error();
+  c->cgroup = std::move(*cg);
+  c->have_cgroup = true;
+  plan->rootfs.cgroup_dir = c->cgroup.dir();
+  auto cgroup_fd = c->cgroup.open_dir();
+  if (!cgroup_fd) return std::move(cgroup_fd).error();
+  BERTH_TRY(cgroups::attach_device_filter(cgroup_fd->get(), device_rules(*spec)));
+
+  UniqueFd console;
+  if (own_console && proc.terminal) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("create console socket");
+    console.reset(sv[0]);
+    c->console_peer.reset(sv[1]);
+  } else if (!opts.console_socket.empty()) {
+    auto sock = connect_unix(opts.console_socket);
+    if (!sock) return std::move(sock).error().wrap("open console socket");
+    console = std::move(*sock);
+  }
+
+  // The init gets its own handle on the state directory: the locked one
+  // stays with the runtime.
+  UniqueFd fifo_dir;
+  if (mode == StartMode::exec_fifo) {
+    auto fd = open_file(c->state_dir.path(), O_PATH | O_DIRECTORY);
+    if (!fd) return std::move(fd).error();
+    fifo_dir = std::move(*fd);
+  }
+
+  SpawnOptions sopts;
+  sopts.plan = &*plan;
+  sopts.cgroup = &c->cgroup;
+  sopts.console_fd = console.get();
+  sopts.state_dirfd = fifo_dir.get();
+  sopts.preserve_fds = opts.preserve_fds;
+  sopts.log_fd = opts.log_fd;
+  sopts.log_format = opts.log_format;
+  auto init = spawn_init(sopts);
+  if (!init) return std::move(init).error();
+  c->init = std::move(*init);
+
+  timespec now{};
+  clock_gettime(CLOCK_REALTIME, &now);
+  ContainerState& s = c->state;
+  s.oci_version = spec->oci_version;
+  s.id = opts.id;
+  s.pid = c->init.pid;
+  s.pid_start_time = c->init.start_time;
+  s.bundle = opts.bundle;
+  s.rootfs = plan->rootfs.rootfs;
+  s.created = rfc3339_nano(now);
+  s.annotations = spec->annotations;
+  s.cgroup_mount = *mountpoint;
+  s.cgroup_path = c->cgroup.path();
+  s.own_pid_ns = plan->ns.pid_new;
+  return c;
+}
+
+Status create_container(const CreateOptions& opts) {
+  auto c = prepare_container(opts, StartMode::exec_fifo, false);
+  if (!c) return std::move(c).error();
+  if (!opts.pid_file.empty()) BERTH_TRY(write_pid_file(opts.pid_file, (*c)->init.pid));
+  BERTH_TRY_CTX((*c)->state_dir.save((*c)->state), "save container state");
+  (*c)->commit();
+  return {};
+}
+
+Status destroy_container(StateDir& dir, const ContainerState& st) {
+  if (!st.cgroup_path.empty()) {
+    auto cg = cgroups::Cgroup::at(st.cgroup_mount, st.cgroup_path);
+    BERTH_TRY(cg.destroy());
+  }
+  return dir.remove();
+}
+
+}  // namespace berth::runtime

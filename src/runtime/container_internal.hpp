@@ -1,0 +1,53 @@
+// Pieces shared by the lifecycle verbs (create and run build a container the
+// same way; delete and run tear one down the same way).
+#pragma once
+
+#include <memory>
+
+#include "cgroups/cgroup.hpp"
+#include "runtime/container.hpp"
+#include "runtime/spawn.hpp"
+#include "runtime/state.hpp"
+
+namespace berth::runtime {
+
+/// A container being made. Until commit(), destruction undoes everything in
+/// reverse: the init is killed, the cgroup (and any process left in it)
+/// removed, the state directory deleted.
+struct PreparedContainer {
+  explicit PreparedContainer(StateDir dir) : state_dir(std::move(dir)) {}
+  PreparedContainer(const PreparedContainer&) = delete;
+  PreparedContainer& operator=(const PreparedContainer&) = delete;
+  ~PreparedContainer();
+
+  void commit();
+
+  StateDir state_dir;
+  cgroups::Cgroup cgroup;
+  bool have_cgroup = false;
+  InitProcess init;
+  ContainerState state;
+  UniqueFd console_peer;  // run without --console-socket: where the pty master arrives
+
+ private:
+  bool committed_ = false;
+};
+
+/// How the init waits once it is READY.
+enum class StartMode { exec_fifo, sync_socket };
+
+/// Everything `create` does up to (not including) writing the pid file.
+/// With `own_console`, a process that wants a terminal and has no
+/// --console-socket gets a socketpair in its place; the other end is left in
+/// console_peer (foreground `run`).
+Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions& opts, StartMode mode,
+                                                             bool own_console);
+
+/// Writes the pid file atomically, as runc does (no trailing newline).
+Status write_pid_file(const std::string& path, pid_t pid);
+
+/// Removes a stopped container: what is left in its cgroup is killed, the
+/// cgroup and the state directory are removed.
+Status destroy_container(StateDir& dir, const ContainerState& st);
+
+}  // namespace berth::runtime

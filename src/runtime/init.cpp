@@ -1,0 +1,156 @@
+#include "runtime/init.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/personality.h>
+#include <sys/stat.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "common/fs.hpp"
+#include "common/strings.hpp"
+#include "common/time.hpp"
+#include "runtime/init_process.hpp"
+#include "runtime/kernel.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/sync_protocol.hpp"
+
+namespace berth::runtime {
+
+namespace {
+
+Status join_namespaces(const InitContext& ctx, bool include_mount) {
+  const auto& joins = ctx.plan->ns.joins;
+  for (size_t i = 0; i < joins.size(); ++i) {
+    int fd = ctx.join_fds[i];
+    if (fd < 0) continue;
+    if ((joins[i].flag == CLONE_NEWNS) != include_mount) continue;
+    if (::setns(fd, joins[i].flag) < 0) return sys_error("join ", joins[i].type, " namespace ", joins[i].path);
+  }
+  return {};
+}
+
+// The slow path (see NamespacePlan::intermediate). Returns in the forked
+// init; the intermediate process itself ends here.
+Status intermediate(const InitContext& ctx) {
+  const NamespacePlan& ns = ctx.plan->ns;
+  BERTH_TRY(join_namespaces(ctx, false));
+  if (ns.user_new) {
+    if (::unshare(CLONE_NEWUSER) < 0) return sys_error("create user namespace");
+    BERTH_TRY(sync_send(ctx.sync_fd, SyncType::map_request, ::getpid()));
+    BERTH_TRY(sync_expect(ctx.sync_fd, SyncType::map_done));
+  }
+  int flags = ns.unshare_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
+  if (flags && ::unshare(flags) < 0) return sys_error("create namespaces");
+  BERTH_TRY(join_namespaces(ctx, true));
+  pid_t child = ::fork();
+  if (child < 0) return sys_error("fork container init");
+  if (child == 0) return {};
+  (void)sync_send(ctx.sync_fd, SyncType::child_pid, child);
+  ::_exit(0);
+}
+
+Status wait_for_start(const InitContext& ctx) {
+  if (ctx.state_dirfd < 0) return sync_expect(ctx.sync_fd, SyncType::start).ok()
+                                     ? Status{}
+                                     : Status{make_error("runtime went away before start")};
+  // Blocks until `berth-runtime start` opens the read side.
+  UniqueFd fifo(::openat(ctx.state_dirfd, "exec.fifo", O_WRONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fifo) return sys_error("open exec fifo");
+  if (::write(fifo.get(), "0", 1) != 1) return sys_error("write exec fifo");
+  return {};
+}
+
+// Returns only on failure; on success the process image is replaced.
+Status init_sequence(const InitContext& ctx, bool* after_ready) {
+  const InitPlan& plan = *ctx.plan;
+  Kernel& k = linux_kernel();
+  ::umask(0);
+  if (plan.ns.intermediate) {
+    // If the runtime dies during set-up, so does the half-made container.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    BERTH_TRY(intermediate(ctx));
+  } else {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (ctx.wait_go) BERTH_TRY(sync_expect(ctx.sync_fd, SyncType::go));
+    BERTH_TRY(join_namespaces(ctx, false));
+    BERTH_TRY(join_namespaces(ctx, true));
+  }
+  if ((plan.ns.unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0)
+    return sys_error("create cgroup namespace");
+  if (plan.process.oom_score_adj) BERTH_TRY(set_oom_score_adj(*plan.process.oom_score_adj));
+  if (!plan.hostname.empty() && k.sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
+    return sys_error("set hostname ", quote(plan.hostname));
+  if (plan.domainname && k.setdomainname(plan.domainname->data(), plan.domainname->size()) < 0)
+    return sys_error("set domainname ", quote(*plan.domainname));
+  BERTH_TRY_CTX(prepare_rootfs(k, plan.rootfs, plan.process.cwd), "set up rootfs");
+  BERTH_TRY(enter_rootfs(k, plan.rootfs));
+  BERTH_TRY(apply_sysctls(plan.rootfs));
+  if (plan.process.terminal) BERTH_TRY_CTX(setup_console(plan.process, ctx.console_fd, plan.rootfs.console), "set up console");
+  BERTH_TRY(finish_rootfs(k, plan.rootfs));
+  BERTH_TRY(set_rlimits(plan.process.rlimits));
+  if (plan.process.personality && ::personality(*plan.process.personality) < 0) return sys_error("set personality");
+  std::vector<std::string> env = process_env(plan.process);
+  auto exe = resolve_executable(plan.process.args[0], env);
+  if (!exe) return std::move(exe).error();
+  // argv/envp are built before the handshake so that after READY nothing
+  // but exec itself can fail.
+  std::vector<char*> argv, envp;
+  for (const auto& a : plan.process.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  BERTH_TRY(prepare_fds(ctx.preserve_fds));
+  BERTH_TRY(apply_credentials(plan.process));
+  // From here the container must outlive the runtime (create returns).
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  BERTH_TRY(sync_send(ctx.sync_fd, SyncType::ready));
+  *after_ready = true;
+  BERTH_TRY(wait_for_start(ctx));
+  ::execve(exe->c_str(), argv.data(), envp.data());
+  return sys_error("exec ", quote(*exe));
+}
+
+// The init starts with a copy of the runtime's fd table: the locked state
+// directory, the cgroup dirfd, whatever the caller leaked. Keep only what
+// the plan needs, so no lock is held and nothing leaks, even during set-up.
+void close_inherited_fds(const InitContext& ctx) {
+  std::vector<int> keep = {ctx.sync_fd, ctx.console_fd, ctx.state_dirfd, ctx.log_fd};
+  keep.insert(keep.end(), ctx.join_fds.begin(), ctx.join_fds.end());
+  std::sort(keep.begin(), keep.end());
+  unsigned lo = static_cast<unsigned>(3 + ctx.preserve_fds);
+  for (int fd : keep) {
+    if (fd < 0 || static_cast<unsigned>(fd) < lo) continue;
+    if (static_cast<unsigned>(fd) > lo) ::syscall(SYS_close_range, lo, static_cast<unsigned>(fd) - 1, 0);
+    lo = static_cast<unsigned>(fd) + 1;
+  }
+  ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+}  // namespace
+
+void run_init(const InitContext& ctx) {
+  bool after_ready = false;
+  close_inherited_fds(ctx);
+  try {
+    Status st = init_sequence(ctx, &after_ready);
+    // With `run` the runtime still listens; after `create` it is gone and the
+    // error goes to the log and to the container's stderr.
+    if (!after_ready || ctx.state_dirfd < 0) {
+      (void)sync_send_error(ctx.sync_fd, st.error());
+    } else {
+      std::string msg = st.error().message();
+      if (ctx.log_fd >= 0) (void)write_all(ctx.log_fd, log::format_line(ctx.log_format, log::Level::error, msg, rfc3339_now()), "log");
+      (void)write_all(2, cat(msg, "\n"), "stderr");
+    }
+  } catch (...) {
+    // Unwinding must never reach the parent's frames copied into this process.
+  }
+  ::_exit(127);
+}
+
+}  // namespace berth::runtime

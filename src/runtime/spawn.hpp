@@ -1,0 +1,44 @@
+// The parent side of container creation: clone3() the init into its
+// namespaces and cgroup, answer its requests, and wait until it is READY.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+
+#include "cgroups/cgroup.hpp"
+#include "common/error.hpp"
+#include "common/log.hpp"
+#include "common/process.hpp"
+#include "common/unique_fd.hpp"
+#include "runtime/plan.hpp"
+
+namespace berth::runtime {
+
+struct SpawnOptions {
+  const InitPlan* plan = nullptr;
+  const cgroups::Cgroup* cgroup = nullptr;
+  int console_fd = -1;
+  int state_dirfd = -1;  // create: the init waits on exec.fifo here; -1: it waits for START
+  int preserve_fds = 0;
+  int log_fd = -1;
+  log::Format log_format = log::Format::text;
+};
+
+struct InitProcess {
+  pid_t pid = -1;
+  uint64_t start_time = 0;
+  UniqueFd sync;
+  UniqueFd pidfd;
+  /// Owns the init when it is our direct child: killed and reaped unless released.
+  ChildProcess child;
+};
+
+/// Creates the init and returns once it is READY (set up, waiting to exec).
+Result<InitProcess> spawn_init(const SpawnOptions& opts);
+
+/// For `run`: tells a READY init to exec and waits until it did (the sync
+/// socket closes on exec) or reports why it could not.
+Status start_init(InitProcess& init);
+
+}  // namespace berth::runtime

@@ -1,0 +1,449 @@
+// config.json -> Spec. The only place in berth-runtime that touches JSON for
+// the config. Type errors name the exact field; unknown fields are ignored,
+// as the runtime-spec requires.
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "common/fs.hpp"
+#include "runtime/spec.hpp"
+
+namespace berth::runtime {
+
+namespace {
+
+using json = nlohmann::json;
+
+// Thrown inside this file only; parse_spec turns it into an Error.
+struct FieldError {
+  std::string path;
+  std::string what;
+};
+
+const char* type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::object: return "object";
+    case json::value_t::array: return "array";
+    case json::value_t::string: return "string";
+    case json::value_t::boolean: return "boolean";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "number";
+    case json::value_t::number_float: return "number";
+    default: return "value";
+  }
+}
+
+[[noreturn]] void fail(const std::string& path, std::string what) { throw FieldError{path, std::move(what)}; }
+
+std::string sub(const std::string& path, const char* key) { return path.empty() ? key : path + "." + key; }
+std::string idx(const std::string& path, size_t i) { return cat(path, "[", i, "]"); }
+
+// Fields may be absent or null; both mean "not set".
+const json* find(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+void expect_object(const json& j, const std::string& path) {
+  if (!j.is_object()) fail(path, cat("expected object, got ", type_name(j)));
+}
+
+std::string as_string(const json& j, const std::string& path) {
+  if (!j.is_string()) fail(path, cat("expected string, got ", type_name(j)));
+  return j.get<std::string>();
+}
+
+bool as_bool(const json& j, const std::string& path) {
+  if (!j.is_boolean()) fail(path, cat("expected boolean, got ", type_name(j)));
+  return j.get<bool>();
+}
+
+template <class T>
+T as_int(const json& j, const std::string& path) {
+  if (j.is_number_float()) {
+    double d = j.get<double>();
+    if (d != static_cast<double>(static_cast<long long>(d))) fail(path, "expected integer, got fraction");
+  } else if (!j.is_number_integer()) {
+    fail(path, cat("expected integer, got ", type_name(j)));
+  }
+  if (j.is_number_unsigned()) {
+    uint64_t v = j.get<uint64_t>();
+    if (v > static_cast<uint64_t>(std::numeric_limits<T>::max())) fail(path, cat("value ", v, " is out of range"));
+    return static_cast<T>(v);
+  }
+  int64_t v = j.is_number_float() ? static_cast<int64_t>(j.get<double>()) : j.get<int64_t>();
+  if constexpr (std::is_unsigned_v<T>) {
+    if (v < 0) fail(path, cat("value ", v, " must not be negative"));
+    if (static_cast<uint64_t>(v) > static_cast<uint64_t>(std::numeric_limits<T>::max()))
+      fail(path, cat("value ", v, " is out of range"));
+  } else {
+    if (v < static_cast<int64_t>(std::numeric_limits<T>::min()) || v > static_cast<int64_t>(std::numeric_limits<T>::max()))
+      fail(path, cat("value ", v, " is out of range"));
+  }
+  return static_cast<T>(v);
+}
+
+std::vector<std::string> as_string_array(const json& j, const std::string& path) {
+  if (!j.is_array()) fail(path, cat("expected array of strings, got ", type_name(j)));
+  std::vector<std::string> out;
+  out.reserve(j.size());
+  for (size_t i = 0; i < j.size(); ++i) out.push_back(as_string(j[i], idx(path, i)));
+  return out;
+}
+
+std::map<std::string, std::string> as_string_map(const json& j, const std::string& path) {
+  expect_object(j, path);
+  std::map<std::string, std::string> out;
+  for (auto it = j.begin(); it != j.end(); ++it) out[it.key()] = as_string(it.value(), cat(path, "[", quote(it.key()), "]"));
+  return out;
+}
+
+// Typed optional getters: leave `out` untouched when the field is absent.
+void get(const json& o, const char* key, const std::string& path, std::string& out) {
+  if (auto* v = find(o, key)) out = as_string(*v, sub(path, key));
+}
+void get(const json& o, const char* key, const std::string& path, bool& out) {
+  if (auto* v = find(o, key)) out = as_bool(*v, sub(path, key));
+}
+void get(const json& o, const char* key, const std::string& path, std::vector<std::string>& out) {
+  if (auto* v = find(o, key)) out = as_string_array(*v, sub(path, key));
+}
+template <class T>
+  requires std::is_integral_v<T>
+void get(const json& o, const char* key, const std::string& path, T& out) {
+  if (auto* v = find(o, key)) out = as_int<T>(*v, sub(path, key));
+}
+template <class T>
+void get(const json& o, const char* key, const std::string& path, std::optional<T>& out) {
+  if (auto* v = find(o, key)) {
+    if constexpr (std::is_integral_v<T>) {
+      out = as_int<T>(*v, sub(path, key));
+    } else {
+      out = as_string(*v, sub(path, key));
+    }
+  }
+}
+
+std::vector<IdMapping> parse_mappings(const json& j, const std::string& path) {
+  if (!j.is_array()) fail(path, cat("expected array, got ", type_name(j)));
+  std::vector<IdMapping> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string p = idx(path, i);
+    expect_object(j[i], p);
+    IdMapping m;
+    for (const char* key : {"containerID", "hostID", "size"})
+      if (!find(j[i], key)) fail(sub(p, key), "required");
+    get(j[i], "containerID", p, m.container_id);
+    get(j[i], "hostID", p, m.host_id);
+    get(j[i], "size", p, m.size);
+    out.push_back(m);
+  }
+  return out;
+}
+
+Mount parse_mount(const json& j, const std::string& path) {
+  expect_object(j, path);
+  Mount m;
+  get(j, "destination", path, m.destination);
+  get(j, "type", path, m.type);
+  get(j, "source", path, m.source);
+  get(j, "options", path, m.options);
+  if (auto* v = find(j, "uidMappings")) m.uid_mappings = parse_mappings(*v, sub(path, "uidMappings"));
+  if (auto* v = find(j, "gidMappings")) m.gid_mappings = parse_mappings(*v, sub(path, "gidMappings"));
+  return m;
+}
+
+Capabilities parse_caps(const json& j, const std::string& path) {
+  expect_object(j, path);
+  Capabilities c;
+  get(j, "bounding", path, c.bounding);
+  get(j, "effective", path, c.effective);
+  get(j, "inheritable", path, c.inheritable);
+  get(j, "permitted", path, c.permitted);
+  get(j, "ambient", path, c.ambient);
+  return c;
+}
+
+Process parse_process(const json& j, const std::string& path) {
+  expect_object(j, path);
+  Process p;
+  get(j, "terminal", path, p.terminal);
+  if (auto* v = find(j, "consoleSize")) {
+    std::string cp = sub(path, "consoleSize");
+    expect_object(*v, cp);
+    ConsoleSize cs;
+    get(*v, "height", cp, cs.height);
+    get(*v, "width", cp, cs.width);
+    p.console_size = cs;
+  }
+  if (auto* v = find(j, "user")) {
+    std::string up = sub(path, "user");
+    expect_object(*v, up);
+    get(*v, "uid", up, p.user.uid);
+    get(*v, "gid", up, p.user.gid);
+    get(*v, "umask", up, p.user.umask);
+    get(*v, "username", up, p.user.username);
+    if (auto* g = find(*v, "additionalGids")) {
+      std::string gp = sub(up, "additionalGids");
+      if (!g->is_array()) fail(gp, cat("expected array of integers, got ", type_name(*g)));
+      for (size_t i = 0; i < g->size(); ++i) p.user.additional_gids.push_back(as_int<uint32_t>((*g)[i], idx(gp, i)));
+    }
+  }
+  get(j, "args", path, p.args);
+  get(j, "commandLine", path, p.command_line);
+  get(j, "env", path, p.env);
+  get(j, "cwd", path, p.cwd);
+  if (auto* v = find(j, "capabilities")) p.capabilities = parse_caps(*v, sub(path, "capabilities"));
+  if (auto* v = find(j, "rlimits")) {
+    std::string rp = sub(path, "rlimits");
+    if (!v->is_array()) fail(rp, cat("expected array, got ", type_name(*v)));
+    for (size_t i = 0; i < v->size(); ++i) {
+      std::string ip = idx(rp, i);
+      expect_object((*v)[i], ip);
+      Rlimit r;
+      for (const char* key : {"type", "soft", "hard"})
+        if (!find((*v)[i], key)) fail(sub(ip, key), "required");
+      get((*v)[i], "type", ip, r.type);
+      get((*v)[i], "soft", ip, r.soft);
+      get((*v)[i], "hard", ip, r.hard);
+      p.rlimits.push_back(r);
+    }
+  }
+  get(j, "noNewPrivileges", path, p.no_new_privileges);
+  get(j, "apparmorProfile", path, p.apparmor_profile);
+  get(j, "oomScoreAdj", path, p.oom_score_adj);
+  get(j, "selinuxLabel", path, p.selinux_label);
+  if (auto* v = find(j, "scheduler")) {
+    expect_object(*v, sub(path, "scheduler"));
+    p.has_scheduler = true;
+  }
+  if (auto* v = find(j, "ioPriority")) {
+    expect_object(*v, sub(path, "ioPriority"));
+    p.has_io_priority = true;
+  }
+  if (auto* v = find(j, "execCPUAffinity")) {
+    expect_object(*v, sub(path, "execCPUAffinity"));
+    p.has_exec_cpu_affinity = true;
+  }
+  return p;
+}
+
+std::vector<Hook> parse_hook_list(const json& j, const std::string& path) {
+  if (!j.is_array()) fail(path, cat("expected array, got ", type_name(j)));
+  std::vector<Hook> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string hp = idx(path, i);
+    expect_object(j[i], hp);
+    Hook h;
+    get(j[i], "path", hp, h.path);
+    get(j[i], "args", hp, h.args);
+    get(j[i], "env", hp, h.env);
+    get(j[i], "timeout", hp, h.timeout);
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
+Hooks parse_hooks(const json& j, const std::string& path) {
+  expect_object(j, path);
+  Hooks h;
+  auto list = [&](const char* key, std::vector<Hook>& out) {
+    if (auto* v = find(j, key)) out = parse_hook_list(*v, sub(path, key));
+  };
+  list("prestart", h.prestart);
+  list("createRuntime", h.create_runtime);
+  list("createContainer", h.create_container);
+  list("startContainer", h.start_container);
+  list("poststart", h.poststart);
+  list("poststop", h.poststop);
+  return h;
+}
+
+// A group counts as requested when any of its fields carries a value.
+bool has_any_value(const json& j) {
+  if (j.is_null()) return false;
+  if (j.is_object()) {
+    for (auto& [k, v] : j.items())
+      if (has_any_value(v)) return true;
+    return false;
+  }
+  if (j.is_array()) return !j.empty();
+  return true;
+}
+
+Resources parse_resources(const json& j, const std::string& path) {
+  expect_object(j, path);
+  Resources r;
+  if (auto* v = find(j, "devices")) {
+    std::string dp = sub(path, "devices");
+    if (!v->is_array()) fail(dp, cat("expected array, got ", type_name(*v)));
+    for (size_t i = 0; i < v->size(); ++i) {
+      std::string ip = idx(dp, i);
+      expect_object((*v)[i], ip);
+      DeviceRule d;
+      if (!find((*v)[i], "allow")) fail(sub(ip, "allow"), "required");
+      get((*v)[i], "allow", ip, d.allow);
+      get((*v)[i], "type", ip, d.type);
+      get((*v)[i], "major", ip, d.major);
+      get((*v)[i], "minor", ip, d.minor);
+      get((*v)[i], "access", ip, d.access);
+      if (d.type.empty()) d.type = "a";
+      r.devices.push_back(std::move(d));
+    }
+  }
+  for (const char* group : {"memory", "cpu", "pids", "blockIO", "network", "rdma", "unified"}) {
+    auto* v = find(j, group);
+    if (!v) continue;
+    if (!v->is_object()) fail(sub(path, group), cat("expected object, got ", type_name(*v)));
+    if (has_any_value(*v)) r.requested.push_back(group);
+  }
+  if (auto* v = find(j, "hugepageLimits")) {
+    std::string hp = sub(path, "hugepageLimits");
+    if (!v->is_array()) fail(hp, cat("expected array, got ", type_name(*v)));
+    for (size_t i = 0; i < v->size(); ++i) {
+      std::string ip = idx(hp, i);
+      expect_object((*v)[i], ip);
+      std::string size;
+      get((*v)[i], "pageSize", ip, size);
+      r.requested_hugepage_sizes.push_back(size);
+    }
+    if (!v->empty()) r.requested.push_back("hugepageLimits");
+  }
+  return r;
+}
+
+Linux parse_linux(const json& j, const std::string& path) {
+  expect_object(j, path);
+  Linux l;
+  if (auto* v = find(j, "uidMappings")) l.uid_mappings = parse_mappings(*v, sub(path, "uidMappings"));
+  if (auto* v = find(j, "gidMappings")) l.gid_mappings = parse_mappings(*v, sub(path, "gidMappings"));
+  if (auto* v = find(j, "timeOffsets")) {
+    std::string tp = sub(path, "timeOffsets");
+    expect_object(*v, tp);
+    for (auto& [clock, off] : v->items()) {
+      std::string cp = sub(tp, clock.c_str());
+      expect_object(off, cp);
+      TimeOffset t;
+      get(off, "secs", cp, t.secs);
+      get(off, "nanosecs", cp, t.nanosecs);
+      l.time_offsets[clock] = t;
+    }
+  }
+  if (auto* v = find(j, "sysctl")) l.sysctl = as_string_map(*v, sub(path, "sysctl"));
+  if (auto* v = find(j, "resources")) l.resources = parse_resources(*v, sub(path, "resources"));
+  get(j, "cgroupsPath", path, l.cgroups_path);
+  if (auto* v = find(j, "namespaces")) {
+    std::string np = sub(path, "namespaces");
+    if (!v->is_array()) fail(np, cat("expected array, got ", type_name(*v)));
+    for (size_t i = 0; i < v->size(); ++i) {
+      std::string ip = idx(np, i);
+      expect_object((*v)[i], ip);
+      Namespace ns;
+      if (!find((*v)[i], "type")) fail(sub(ip, "type"), "required");
+      get((*v)[i], "type", ip, ns.type);
+      get((*v)[i], "path", ip, ns.path);
+      l.namespaces.push_back(std::move(ns));
+    }
+  }
+  if (auto* v = find(j, "devices")) {
+    std::string dp = sub(path, "devices");
+    if (!v->is_array()) fail(dp, cat("expected array, got ", type_name(*v)));
+    for (size_t i = 0; i < v->size(); ++i) {
+      std::string ip = idx(dp, i);
+      expect_object((*v)[i], ip);
+      Device d;
+      get((*v)[i], "type", ip, d.type);
+      get((*v)[i], "path", ip, d.path);
+      get((*v)[i], "major", ip, d.major);
+      get((*v)[i], "minor", ip, d.minor);
+      get((*v)[i], "fileMode", ip, d.file_mode);
+      get((*v)[i], "uid", ip, d.uid);
+      get((*v)[i], "gid", ip, d.gid);
+      l.devices.push_back(std::move(d));
+    }
+  }
+  get(j, "rootfsPropagation", path, l.rootfs_propagation);
+  get(j, "maskedPaths", path, l.masked_paths);
+  get(j, "readonlyPaths", path, l.readonly_paths);
+  get(j, "mountLabel", path, l.mount_label);
+  if (auto* v = find(j, "personality")) {
+    std::string pp = sub(path, "personality");
+    expect_object(*v, pp);
+    std::string domain;
+    get(*v, "domain", pp, domain);
+    l.personality_domain = domain;
+  }
+  auto present = [&](const char* key) {
+    auto* v = find(j, key);
+    if (v && !v->is_object()) fail(sub(path, key), cat("expected object, got ", type_name(*v)));
+    return v != nullptr;
+  };
+  l.has_seccomp = present("seccomp");
+  l.has_intel_rdt = present("intelRdt");
+  l.has_memory_policy = present("memoryPolicy");
+  l.has_net_devices = present("netDevices");
+  return l;
+}
+
+Spec parse_root(const json& j) {
+  expect_object(j, "config");
+  Spec s;
+  get(j, "ociVersion", "", s.oci_version);
+  if (auto* v = find(j, "root")) {
+    expect_object(*v, "root");
+    Root r;
+    get(*v, "path", "root", r.path);
+    get(*v, "readonly", "root", r.readonly);
+    s.root = r;
+  }
+  if (auto* v = find(j, "mounts")) {
+    if (!v->is_array()) fail("mounts", cat("expected array, got ", type_name(*v)));
+    for (size_t i = 0; i < v->size(); ++i) s.mounts.push_back(parse_mount((*v)[i], idx("mounts", i)));
+  }
+  if (auto* v = find(j, "process")) s.process = parse_process(*v, "process");
+  get(j, "hostname", "", s.hostname);
+  get(j, "domainname", "", s.domainname);
+  if (auto* v = find(j, "hooks")) s.hooks = parse_hooks(*v, "hooks");
+  if (auto* v = find(j, "annotations")) s.annotations = as_string_map(*v, "annotations");
+  if (auto* v = find(j, "linux")) s.linux_ = parse_linux(*v, "linux");
+  for (const char* other : {"windows", "solaris", "vm", "zos"})
+    if (find(j, other)) s.other_platforms.push_back(other);
+  return s;
+}
+
+}  // namespace
+
+Result<Spec> parse_spec(std::string_view json_text) {
+  json doc;
+  try {
+    doc = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    // nlohmann's text starts with "[json.exception.parse_error.101] "; keep the readable part.
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    return make_error("parse config.json: ", what);
+  }
+  try {
+    return parse_root(doc);
+  } catch (const FieldError& e) {
+    return make_error(e.path, ": ", e.what);
+  } catch (const json::exception& e) {
+    return make_error("parse config.json: ", e.what());
+  }
+}
+
+Result<Spec> load_spec(const std::string& bundle) {
+  std::string path = path_join(bundle, "config.json");
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().code() == ENOENT) return make_error("JSON specification file config.json not found in bundle ", bundle);
+    return std::move(text).error();
+  }
+  auto spec = parse_spec(*text);
+  if (!spec) return std::move(spec).error();
+  BERTH_TRY(validate_spec(*spec));
+  return spec;
+}
+
+}  // namespace berth::runtime
