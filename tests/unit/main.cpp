@@ -1,0 +1,3 @@
+// Unit tests: no root, no namespaces, no network.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
