@@ -53,6 +53,9 @@ Result<runtime::RunOptions> make_options(const GlobalOptions& g, const CreateFla
   o.no_pivot = f.no_pivot;
   o.no_new_keyring = f.no_new_keyring;
   o.preserve_fds = f.preserve_fds + listen_fds();
+  // Socket activation: the passed sockets are fds 3.. for the container's
+  // init too, so it is told so, as systemd would (pid 1 in its namespace).
+  if (listen_fds() > 0) o.extra_env = {cat("LISTEN_FDS=", listen_fds()), "LISTEN_PID=1"};
   o.log_fd = g.log_fd;
   o.log_format = g.format;
   return o;

@@ -33,7 +33,7 @@ void print_help(FlagSet& globals) {
   for (const auto& c : runtime_commands())
     out += cat("   ", c.help.name, std::string(width - std::string(c.help.name).size() + 3, ' '), c.help.summary, "\n");
   out += cat("   help", std::string(width + 3 - 4, ' '), "show the help of a command\n\nGLOBAL OPTIONS:\n", globals.usage(),
-             "   --version, -v", std::string(3, ' '), "print the version\n\nSee berth-runtime(8).\n");
+             "\nSee berth-runtime(8).\n");
   std::fputs(out.c_str(), stdout);
 }
 
@@ -154,11 +154,11 @@ int main(int argc, char** argv) {
   bool show_version = false;
   FlagSet globals;
   globals.add_string("root", 0, &g.root, "DIR", "root directory for container state (default: \"/run/berth\")");
-  globals.add_string("log", 0, &g.log_path, "FILE", "write log lines to FILE instead of stderr");
+  globals.add_string("log", 0, &g.log_path, "FILE", "write log lines to FILE (errors are also printed to stderr)");
   globals.add_string("log-format", 0, &g.log_format, "text|json", "format of log lines (default: \"text\")");
   globals.add_bool("debug", 0, &g.debug, "log debug messages");
   globals.add_bool("systemd-cgroup", 0, &g.systemd_cgroup, "manage cgroups through systemd (not supported)");
-  globals.add_string("rootless", 0, &g.rootless, "true|false|auto", "treat the caller as rootless (default: \"auto\")");
+  globals.add_string("rootless", 0, &g.rootless, "true|false|auto", "accepted for runc compatibility; berth checks its privileges itself (default: \"auto\")");
   globals.add_bool("version", 'v', &show_version, "print the version");
 
   bool help = false;

@@ -45,6 +45,8 @@ std::string format_line(Format format, Level level, std::string_view msg, std::s
   return cat("time=\"", time, "\" level=", level_name(level), " msg=", quote(msg), "\n");
 }
 
+bool enabled(Level level) { return g_fd >= 0 && level >= g_min; }
+
 void write(Level level, std::string_view msg) {
   if (g_fd < 0 || level < g_min) return;
   std::string line = format_line(g_format, level, msg, rfc3339_now());

@@ -25,6 +25,9 @@ void set_program(std::string_view name);
 int sink_fd();
 Format sink_format();
 
+/// True if lines at `level` are written (to skip building costly messages).
+bool enabled(Level level);
+
 /// Writes one line, if `level` passes the threshold.
 void write(Level level, std::string_view msg);
 inline void debug(std::string_view msg) { write(Level::debug, msg); }

@@ -35,6 +35,9 @@ std::string cat(const A&... parts) {
   return out;
 }
 
+/// Lower-case hexadecimal with a 0x prefix: hex(255) == "0xff".
+std::string hex(uint64_t v);
+
 /// Splits on a single character; empty fields are kept.
 std::vector<std::string> split(std::string_view s, char sep);
 /// Joins with a separator.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "common/log.hpp"
@@ -19,6 +20,7 @@ struct CreateOptions {
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;        // fds 3 .. 3+N-1 are passed to the container
+  std::vector<std::string> extra_env;  // NAME=value added to (or replacing in) process.env
   int log_fd = -1;             // --log, for errors the init reports after create returned
   log::Format log_format = log::Format::text;
 };

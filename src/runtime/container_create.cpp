@@ -74,8 +74,16 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
 
   PlanOptions popts;
   popts.no_pivot = opts.no_pivot;
+  popts.no_new_keyring = opts.no_new_keyring;
+  popts.id = opts.id;
   auto plan = make_plan(*spec, opts.bundle, popts);
   if (!plan) return std::move(plan).error();
+  for (const auto& e : opts.extra_env) {
+    std::string name = e.substr(0, e.find('=') + 1);
+    auto& env = plan->process.env;
+    std::erase_if(env, [&](const std::string& v) { return v.compare(0, name.size(), name) == 0; });
+    env.push_back(e);
+  }
   struct stat st{};
   if (::stat(plan->rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
     return make_error("rootfs (", quote(plan->rootfs.rootfs), ") does not exist");
@@ -140,9 +148,13 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   sopts.preserve_fds = opts.preserve_fds;
   sopts.log_fd = opts.log_fd;
   sopts.log_format = opts.log_format;
+  if (log::enabled(log::Level::debug))
+    log::debug(cat("container ", opts.id, ": cgroup ", c->cgroup.path(), ", clone flags ", hex(static_cast<uint32_t>(plan->ns.clone_flags)),
+                   plan->ns.intermediate ? ", through an intermediate process" : ""));
   auto init = spawn_init(sopts);
   if (!init) return std::move(init).error();
   c->init = std::move(*init);
+  if (log::enabled(log::Level::debug)) log::debug(cat("container ", opts.id, ": init ", c->init.pid, " is ready"));
 
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);

@@ -1,6 +1,7 @@
 #include "runtime/init.hpp"
 
 #include <fcntl.h>
+#include <linux/keyctl.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/personality.h>
@@ -54,6 +55,22 @@ Status intermediate(const InitContext& ctx) {
   ::_exit(0);
 }
 
+// A new session keyring, searchable by the container's user after setuid
+// (the keyring is best effort where the kernel has no keys: ENOSYS).
+Status join_session_keyring(const std::string& name) {
+  long key = ::syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, name.c_str());
+  if (key < 0) return errno == ENOSYS ? Status{} : Status{sys_error("join session keyring ", name)};
+  char desc[256] = {};
+  if (::syscall(SYS_keyctl, KEYCTL_DESCRIBE, key, desc, sizeof desc - 1) < 0) return sys_error("describe session keyring");
+  // "type;uid;gid;perm;description"
+  auto fields = split(desc, ';');
+  auto perm = fields.size() > 3 ? parse_int<uint32_t>(fields[3], 16) : std::nullopt;
+  if (!perm) return make_error("describe session keyring: unexpected ", quote(desc));
+  if (::syscall(SYS_keyctl, KEYCTL_SETPERM, key, *perm | 0x080000 /* KEY_USR_SEARCH */) < 0)
+    return sys_error("set session keyring permissions");
+  return {};
+}
+
 Status wait_for_start(const InitContext& ctx) {
   if (ctx.state_dirfd < 0) return sync_expect(ctx.sync_fd, SyncType::start).ok()
                                      ? Status{}
@@ -83,6 +100,7 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   if ((plan.ns.unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0)
     return sys_error("create cgroup namespace");
   if (plan.process.oom_score_adj) BERTH_TRY(set_oom_score_adj(*plan.process.oom_score_adj));
+  if (!plan.session_keyring.empty()) BERTH_TRY(join_session_keyring(plan.session_keyring));
   if (!plan.hostname.empty() && k.sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
     return sys_error("set hostname ", quote(plan.hostname));
   if (plan.domainname && k.setdomainname(plan.domainname->data(), plan.domainname->size()) < 0)

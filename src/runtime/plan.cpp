@@ -198,6 +198,8 @@ Result<InitPlan> make_plan(const Spec& spec, const std::string& bundle, const Pl
 
   plan.hostname = spec.hostname;
   plan.domainname = spec.domainname;
+  // A keyring of its own keeps the container out of the caller's session keys.
+  if (!opts.no_new_keyring) plan.session_keyring = "_ses." + opts.id;
   return plan;
 }
 

@@ -114,10 +114,13 @@ struct InitPlan {
   ProcessPlan process;
   std::string hostname;
   std::optional<std::string> domainname;
+  std::string session_keyring;  // join a new session keyring of this name; empty: keep the caller's
 };
 
 struct PlanOptions {
   bool no_pivot = false;
+  bool no_new_keyring = false;
+  std::string id;  // names the session keyring
 };
 
 /// Builds the plan for a validated spec. `bundle` is absolute.
