@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <ctime>
 
 #include "common/fs.hpp"
+#include "common/unique_fd.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
 
@@ -152,15 +154,37 @@ Status Cgroup::signal_all(int sig) const {
 }
 
 Status Cgroup::wait_empty(int timeout_ms) const {
-  // Exits are reaped asynchronously; poll with a short, growing sleep.
-  int waited = 0, step = 1;
-  while (populated()) {
-    if (waited >= timeout_ms) return Error(EBUSY, cat("cgroup ", rel_, " still has processes after ", timeout_ms, " ms"));
-    sleep_ms(step);
-    waited += step;
-    step = std::min(step * 2, 50);
+  UniqueFd events(::open((dir_ + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC));
+  timespec start{};
+  clock_gettime(CLOCK_MONOTONIC, &start);
+  for (;;) {
+    // Reading the file also re-arms kernfs' change notification for poll.
+    bool busy = true;
+    if (events) {
+      char buf[256];
+      ssize_t n = ::pread(events.get(), buf, sizeof buf - 1, 0);
+      if (n >= 0) {
+        buf[n] = '\0';
+        busy = std::string_view(buf, static_cast<size_t>(n)).find("populated 1") != std::string_view::npos;
+      }
+    } else {
+      busy = populated();
+    }
+    if (!busy) return {};
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+    if (elapsed >= timeout_ms)
+      return Error(EBUSY, cat("cgroup ", rel_, " still has processes after ", timeout_ms, " ms"));
+    int wait = static_cast<int>(timeout_ms - elapsed);
+    if (events) {
+      // A change of "populated" is signalled as POLLPRI on the events file.
+      pollfd p{events.get(), POLLPRI, 0};
+      if (::poll(&p, 1, wait) < 0 && errno != EINTR) return sys_error("poll ", rel_, "/cgroup.events");
+    } else {
+      sleep_ms(std::min(wait, 5));
+    }
   }
-  return {};
 }
 
 Status Cgroup::destroy(bool created_only) {

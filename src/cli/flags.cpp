@@ -69,11 +69,15 @@ Result<std::vector<std::string>> FlagSet::parse(const std::vector<std::string>& 
   *help = false;
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& a = args[i];
+    if (stop_at_positional && !positional.empty()) {
+      positional.push_back(a);
+      continue;
+    }
     if (a == "--") {
       positional.insert(positional.end(), args.begin() + static_cast<long>(i) + 1, args.end());
       break;
     }
-    if (a.size() < 2 || a[0] != '-' || (stop_at_positional && !positional.empty())) {
+    if (a.size() < 2 || a[0] != '-') {
       positional.push_back(a);
       continue;
     }

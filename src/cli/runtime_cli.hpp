@@ -59,7 +59,8 @@ Status expect_args(const CommandHelp& help, const std::vector<std::string>& args
 /// so nothing of berth's is ever passed into a container by mistake.
 Status check_preserved_fds(const GlobalOptions& g, int n);
 
-/// Adds LISTEN_FDS (socket activation) to the preserved fds, as runc does.
+/// The number of socket-activation fds (LISTEN_FDS, when LISTEN_PID is this
+/// process), which runc-style runtimes pass on like --preserve-fds.
 int listen_fds();
 
 int cmd_create(const GlobalOptions& g, const std::vector<std::string>& args);

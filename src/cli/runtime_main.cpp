@@ -135,8 +135,11 @@ Status check_preserved_fds(const GlobalOptions& g, int n) {
 }
 
 int listen_fds() {
+  // Socket activation applies only when the fds were passed to this very
+  // process (LISTEN_PID), as sd_listen_fds(3) defines it.
   const char* fds = std::getenv("LISTEN_FDS");
-  if (!fds) return 0;
+  const char* pid = std::getenv("LISTEN_PID");
+  if (!fds || !pid || parse_int<pid_t>(pid) != ::getpid()) return 0;
   auto n = parse_int<int>(fds);
   return n && *n > 0 ? *n : 0;
 }

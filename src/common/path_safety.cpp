@@ -6,6 +6,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <deque>
 #include <vector>
 
 #include "common/fs.hpp"
@@ -50,21 +51,56 @@ Result<UniqueFd> open_in_root(int rootfd, std::string_view path, int flags, mode
 }
 
 Result<UniqueFd> mkdir_all_in_root(int rootfd, std::string_view path, mode_t mode) {
-  auto parts = components(path);
+  // Fast path: the whole directory already exists.
+  std::string full = clean_path(cat("/", path));
+  if (full == "/") {
+    int fd = sys_openat2(rootfd, ".", O_PATH | O_DIRECTORY, 0);
+    if (fd < 0) return sys_error("open root");
+    return UniqueFd(fd);
+  }
+  if (int fd = sys_openat2(rootfd, full.c_str() + 1, O_PATH | O_DIRECTORY, 0); fd >= 0) return UniqueFd(fd);
+
+  // Walk component by component. `prefix` always names an existing
+  // directory relative to the root; every lookup of it is confined by
+  // RESOLVE_IN_ROOT, so symlinks met on the way are read relative to the root.
+  std::deque<std::string> todo;
+  for (auto& part : components(path)) todo.push_back(std::move(part));
+  std::string prefix;
   UniqueFd cur(sys_openat2(rootfd, ".", O_PATH | O_DIRECTORY, 0));
   if (!cur) return sys_error("open root");
-  std::string prefix;
-  for (const auto& part : parts) {
-    prefix += "/" + part;
-    // Resolve the whole prefix from the root each time so a symlink met on
-    // the way is interpreted relative to the root, not to the parent fd.
-    int fd = sys_openat2(rootfd, prefix.c_str() + 1, O_PATH | O_DIRECTORY, 0);
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = todo.front();
+    todo.pop_front();
+    if (part.empty() || part == ".") continue;
+    // ".." (from a symlink's target) is left to the kernel, which resolves
+    // it from the physical directory and never above the root.
+    std::string candidate = prefix + "/" + part;
+    int fd = sys_openat2(rootfd, candidate.c_str() + 1, O_PATH | O_DIRECTORY, 0);
     if (fd < 0 && errno == ENOENT) {
-      if (::mkdirat(cur.get(), part.c_str(), mode) < 0 && errno != EEXIST) return sys_error("mkdir ", prefix);
-      fd = sys_openat2(rootfd, prefix.c_str() + 1, O_PATH | O_DIRECTORY, 0);
+      // Missing, or a symlink to something missing: create the target the
+      // way the image meant it, inside the root (as runc does).
+      char target[4096];
+      ssize_t n = ::readlinkat(cur.get(), part.c_str(), target, sizeof target - 1);
+      if (n >= 0) {
+        if (++links > 40) return Error(ELOOP, cat("open ", candidate));
+        target[n] = '\0';
+        std::vector<std::string> expanded;
+        for (auto& t : split(target, '/')) expanded.push_back(std::move(t));
+        todo.insert(todo.begin(), expanded.begin(), expanded.end());
+        if (target[0] == '/') {
+          prefix.clear();
+          cur.reset(sys_openat2(rootfd, ".", O_PATH | O_DIRECTORY, 0));
+          if (!cur) return sys_error("open root");
+        }
+        continue;
+      }
+      if (::mkdirat(cur.get(), part.c_str(), mode) < 0 && errno != EEXIST) return sys_error("mkdir ", candidate);
+      fd = sys_openat2(rootfd, candidate.c_str() + 1, O_PATH | O_DIRECTORY, 0);
     }
-    if (fd < 0) return sys_error("open ", prefix);
+    if (fd < 0) return sys_error("open ", candidate);
     cur.reset(fd);
+    prefix = candidate;
   }
   return cur;
 }

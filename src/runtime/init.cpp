@@ -35,6 +35,16 @@ Status join_namespaces(const InitContext& ctx, bool include_mount) {
   return {};
 }
 
+// In a new user namespace the init still has the runtime's ids, which may
+// have no mapping there (host root mapped nowhere): files it created would
+// get the overflow id, or fail with EOVERFLOW. Become the namespace's root.
+Status become_namespace_root() {
+  if (::syscall(SYS_setresgid, 0, 0, 0) < 0) return sys_error("setgid to root of the user namespace");
+  if (::syscall(SYS_setresuid, 0, 0, 0) < 0) return sys_error("setuid to root of the user namespace");
+  if (::syscall(SYS_setgroups, 0, nullptr) < 0 && errno != EPERM) return sys_error("drop supplementary groups");
+  return {};
+}
+
 // The slow path (see NamespacePlan::intermediate). Returns in the forked
 // init; the intermediate process itself ends here.
 Status intermediate(const InitContext& ctx) {
@@ -44,6 +54,7 @@ Status intermediate(const InitContext& ctx) {
     if (::unshare(CLONE_NEWUSER) < 0) return sys_error("create user namespace");
     BERTH_TRY(sync_send(ctx.sync_fd, SyncType::map_request, ::getpid()));
     BERTH_TRY(sync_expect(ctx.sync_fd, SyncType::map_done));
+    BERTH_TRY(become_namespace_root());
   }
   int flags = ns.unshare_flags & ~(CLONE_NEWUSER | CLONE_NEWCGROUP);
   if (flags && ::unshare(flags) < 0) return sys_error("create namespaces");
@@ -94,6 +105,7 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   } else {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     if (ctx.wait_go) BERTH_TRY(sync_expect(ctx.sync_fd, SyncType::go));
+    if (plan.ns.user_new) BERTH_TRY(become_namespace_root());
     BERTH_TRY(join_namespaces(ctx, false));
     BERTH_TRY(join_namespaces(ctx, true));
   }
@@ -113,7 +125,7 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   BERTH_TRY(set_rlimits(plan.process.rlimits));
   if (plan.process.personality && ::personality(*plan.process.personality) < 0) return sys_error("set personality");
   std::vector<std::string> env = process_env(plan.process);
-  auto exe = resolve_executable(plan.process.args[0], env);
+  auto exe = resolve_executable(plan.process.args[0], env, plan.process.cwd);
   if (!exe) return std::move(exe).error();
   // argv/envp are built before the handshake so that after READY nothing
   // but exec itself can fail.

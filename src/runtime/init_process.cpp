@@ -82,10 +82,12 @@ std::vector<std::string> process_env(const ProcessPlan& p) {
   return env;
 }
 
-Result<std::string> resolve_executable(const std::string& arg0, const std::vector<std::string>& env) {
-  auto executable = [](const std::string& path, int* err) {
+Result<std::string> resolve_executable(const std::string& arg0, const std::vector<std::string>& env,
+                                       const std::string& cwd) {
+  auto executable = [&](const std::string& path, int* err) {
+    std::string at = path.front() == '/' ? path : path_join(cwd, path);
     struct stat st{};
-    if (::stat(path.c_str(), &st) < 0) {
+    if (::stat(at.c_str(), &st) < 0) {
       *err = errno;
       return false;
     }

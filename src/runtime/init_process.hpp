@@ -27,8 +27,11 @@ Status setup_console(const ProcessPlan& p, int console_sock, bool bind_dev_conso
 std::vector<std::string> process_env(const ProcessPlan& p);
 
 /// Finds args[0] in the container using PATH from `env`, with the wording of
-/// runc: `exec: "foo": executable file not found in $PATH`.
-Result<std::string> resolve_executable(const std::string& arg0, const std::vector<std::string>& env);
+/// runc: `exec: "foo": executable file not found in $PATH`. Relative names
+/// ("./tool", or relative PATH entries) are looked up from `cwd`, where the
+/// process will start; the result is what to pass to execve from there.
+Result<std::string> resolve_executable(const std::string& arg0, const std::vector<std::string>& env,
+                                       const std::string& cwd);
 
 /// Marks every fd from 3 + preserve_fds up close-on-exec and clears it on
 /// the preserved ones, so exactly stdio and the preserved fds reach the process.

@@ -115,7 +115,7 @@ std::optional<int> parse_signal(std::string_view text) {
     if (rest.empty()) return origin;
     if (rest.front() != (sign > 0 ? '+' : '-')) return std::nullopt;
     auto off = parse_int<int>(rest.substr(1));
-    if (!off) return std::nullopt;
+    if (!off || *off < 0 || *off > SIGRTMAX - SIGRTMIN) return std::nullopt;
     int sig = origin + sign * *off;
     if (sig < SIGRTMIN || sig > SIGRTMAX) return std::nullopt;
     return sig;

@@ -19,7 +19,11 @@ namespace berth::runtime {
 
 namespace {
 
+// "mount proc on /proc", "mount none (type xfs) on /data": the type is
+// named when the source does not already say it.
 std::string describe(const MountOp& m) {
+  if (m.kind == MountOp::Kind::filesystem && m.fstype != m.source)
+    return cat("mount ", m.source, " (type ", m.fstype, ") on ", m.destination);
   return cat("mount ", m.source, " on ", m.destination);
 }
 

@@ -63,6 +63,8 @@ template <class T>
 T as_int(const json& j, const std::string& path) {
   if (j.is_number_float()) {
     double d = j.get<double>();
+    // Checked before any conversion: casting an out-of-range double is undefined.
+    if (!(d >= -9.2e18 && d <= 9.2e18)) fail(path, cat("value is out of range"));
     if (d != static_cast<double>(static_cast<long long>(d))) fail(path, "expected integer, got fraction");
   } else if (!j.is_number_integer()) {
     fail(path, cat("expected integer, got ", type_name(j)));

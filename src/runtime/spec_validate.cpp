@@ -37,10 +37,14 @@ Status check_mappings(const std::vector<IdMapping>& maps, const std::string& fie
     uint64_t end_h = uint64_t{maps[i].host_id} + maps[i].size;
     if (end_c > (uint64_t{1} << 32) || end_h > (uint64_t{1} << 32))
       return make_error(field, "[", i, "]: range exceeds the 32-bit id space");
+    // The kernel refuses a map whose ranges overlap on either side.
     for (size_t k = 0; k < i; ++k) {
-      uint64_t a0 = maps[k].container_id, a1 = a0 + maps[k].size;
-      if (maps[i].container_id < a1 && a0 < end_c)
+      uint64_t c0 = maps[k].container_id, c1 = c0 + maps[k].size;
+      if (maps[i].container_id < c1 && c0 < end_c)
         return make_error(field, "[", i, "]: container ids overlap ", field, "[", k, "]");
+      uint64_t h0 = maps[k].host_id, h1 = h0 + maps[k].size;
+      if (maps[i].host_id < h1 && h0 < end_h)
+        return make_error(field, "[", i, "]: host ids overlap ", field, "[", k, "]");
     }
   }
   if (maps.size() > 340) return make_error(field, ": at most 340 mappings are allowed, got ", maps.size());
@@ -139,10 +143,11 @@ Status check_linux(const Spec& s, const Linux& l) {
   bool user_any = types.count("user") > 0;
   BERTH_TRY(check_mappings(l.uid_mappings, "linux.uidMappings"));
   BERTH_TRY(check_mappings(l.gid_mappings, "linux.gidMappings"));
-  if (!user_any && (!l.uid_mappings.empty() || !l.gid_mappings.empty()))
-    return make_error("linux.uidMappings: mappings need a user namespace in linux.namespaces");
-  if (user_any && !user_new && (!l.uid_mappings.empty() || !l.gid_mappings.empty()))
-    return make_error("linux.uidMappings: cannot be set when joining an existing user namespace");
+  const char* mapped = !l.uid_mappings.empty() ? "linux.uidMappings" : "linux.gidMappings";
+  bool any_mapping = !l.uid_mappings.empty() || !l.gid_mappings.empty();
+  if (!user_any && any_mapping) return make_error(mapped, ": mappings need a user namespace in linux.namespaces");
+  if (user_any && !user_new && any_mapping)
+    return make_error(mapped, ": cannot be set when joining an existing user namespace");
   if (user_new && (l.uid_mappings.empty() || l.gid_mappings.empty()))
     return make_error(l.uid_mappings.empty() ? "linux.uidMappings" : "linux.gidMappings",
                       ": required with a new user namespace");
