@@ -67,35 +67,43 @@ RunResult run(const std::vector<std::string>& argv, const std::string& input, in
   ::close(in[1]);
   RunResult r;
   pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
-  int open_fds = 2;
+  auto drain = [&](int timeout_ms) {
+    while (fds[0].fd >= 0 || fds[1].fd >= 0) {
+      if (::poll(fds, 2, timeout_ms) <= 0) return;
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+        char buf[4096];
+        ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
+        if (n <= 0) {
+          ::close(fds[i].fd);
+          fds[i].fd = -1;
+          continue;
+        }
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  };
+  // Read until the program exits. A container it left running (create,
+  // run -d) may hold the pipes open for much longer: once the program is
+  // gone, take what is already buffered and stop.
+  int status = 0;
   timespec start{};
   clock_gettime(CLOCK_MONOTONIC, &start);
-  while (open_fds > 0) {
+  for (;;) {
+    drain(100);
+    if (::waitpid(pid, &status, WNOHANG) == pid) break;
     timespec now{};
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec - start.tv_sec > timeout_s) {
       ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
       r.err += "\n[test harness: killed after timeout]";
       break;
     }
-    if (::poll(fds, 2, 1000) <= 0) continue;
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      char buf[4096];
-      ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n <= 0) {
-        ::close(fds[i].fd);
-        fds[i].fd = -1;
-        --open_fds;
-        continue;
-      }
-      (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
-    }
   }
+  drain(0);
   for (auto& f : fds)
     if (f.fd >= 0) ::close(f.fd);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
