@@ -196,6 +196,11 @@ RunResult Bundle::run_container(const std::vector<std::string>& extra) const {
   return runtime(args);
 }
 
+std::string slurp(const std::string& path) {
+  auto text = read_file(path);
+  return text ? *text : std::string();
+}
+
 int count_mounts(const std::string& needle) {
   auto info = read_file("/proc/self/mountinfo");
   if (!info) return -1;

@@ -95,6 +95,11 @@ class Bundle {
   TestCgroup cgroup_;
 };
 
+/// True if `part` occurs in `s`.
+inline bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+/// A whole file, or "" when it cannot be read.
+std::string slurp(const std::string& path);
+
 /// Lines of /proc/self/mountinfo that mention `needle`.
 int count_mounts(const std::string& needle);
 /// Entries in a directory (0 if it does not exist).

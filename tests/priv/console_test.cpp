@@ -20,7 +20,6 @@ using namespace berth::test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::string strip_cr(std::string s) {
   std::erase(s, '\r');

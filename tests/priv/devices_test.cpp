@@ -19,7 +19,6 @@ using namespace berth::test;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 void add_capability(json& config, const std::string& cap) {
   for (const char* set : {"bounding", "effective", "permitted"}) config["process"]["capabilities"][set].push_back(cap);

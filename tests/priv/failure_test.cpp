@@ -22,12 +22,7 @@ using namespace berth::test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-std::string slurp(const std::string& path) {
-  auto text = berth::read_file(path);
-  return text ? *text : std::string();
-}
 
 // The test's own cgroup, where the bundle's container cgroup would appear.
 std::string cgroup_parent(const Bundle& b) {

@@ -86,7 +86,6 @@ Output split_output(const std::string& out) {
   return o;
 }
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 json bind_mount(const std::string& source, const std::string& dest, const std::vector<std::string>& options) {
   return {{"destination", dest}, {"type", "bind"}, {"source", source}, {"options", options}};

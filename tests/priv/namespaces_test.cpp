@@ -71,7 +71,7 @@ void remove_namespace(json& config, const std::string& type) {
 double first_number(const std::string& s) { return std::strtod(s.c_str(), nullptr); }
 
 // A host file's content, or a marker that cannot be mistaken for one.
-std::string slurp(const std::string& path) {
+std::string read_host_file(const std::string& path) {
   auto text = berth::read_file(path);
   return text ? *text : "<unreadable " + path + ">";
 }
@@ -209,7 +209,7 @@ TEST_CASE("a pid namespace is joined by path") {
 TEST_CASE("hostname and domainname are set in the new uts namespace") {
   char host_before[256] = {};
   ::gethostname(host_before, sizeof host_before - 1);
-  auto domain_before = slurp("/proc/sys/kernel/domainname");
+  auto domain_before = read_host_file("/proc/sys/kernel/domainname");
   Bundle b;
   b.config["hostname"] = "berth-ns-test";
   b.config["domainname"] = "example.invalid";
@@ -222,7 +222,7 @@ TEST_CASE("hostname and domainname are set in the new uts namespace") {
   char host_after[256] = {};
   ::gethostname(host_after, sizeof host_after - 1);
   CHECK(std::string(host_after) == std::string(host_before));
-  CHECK(slurp("/proc/sys/kernel/domainname") == domain_before);
+  CHECK(read_host_file("/proc/sys/kernel/domainname") == domain_before);
 }
 
 TEST_CASE("a time namespace applies the configured boottime and monotonic offsets") {
@@ -232,9 +232,9 @@ TEST_CASE("a time namespace applies the configured boottime and monotonic offset
                                       {"monotonic", {{"secs", 20000}, {"nanosecs", 0}}}};
   b.sh("echo time $(readlink /proc/self/ns/time); echo uptime $(cat /proc/uptime); "
        "while read clock s ns; do echo $clock $s; done < /proc/self/timens_offsets");
-  double before = first_number(slurp("/proc/uptime"));
+  double before = first_number(read_host_file("/proc/uptime"));
   auto r = b.run_container();
-  double after = first_number(slurp("/proc/uptime"));
+  double after = first_number(read_host_file("/proc/uptime"));
   REQUIRE_MESSAGE(r.status == 0, r.err);
   auto kv = key_values(r.out);
   CHECK(kv["time"] != host_namespace("time"));
@@ -274,8 +274,8 @@ TEST_CASE("a user namespace maps container root to the configured host ids") {
 }
 
 TEST_CASE("sysctls are written in the container's network namespace only") {
-  auto forward_before = slurp("/proc/sys/net/ipv4/ip_forward");
-  auto ttl_before = slurp("/proc/sys/net/ipv4/ip_default_ttl");
+  auto forward_before = read_host_file("/proc/sys/net/ipv4/ip_forward");
+  auto ttl_before = read_host_file("/proc/sys/net/ipv4/ip_default_ttl");
   Bundle b;
   b.config["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}, {"net.ipv4.ip_default_ttl", "42"}};
   b.sh("echo forward $(cat /proc/sys/net/ipv4/ip_forward); echo ttl $(cat /proc/sys/net/ipv4/ip_default_ttl)");
@@ -284,6 +284,6 @@ TEST_CASE("sysctls are written in the container's network namespace only") {
   auto kv = key_values(r.out);
   CHECK(kv["forward"] == "1");
   CHECK(kv["ttl"] == "42");
-  CHECK(slurp("/proc/sys/net/ipv4/ip_forward") == forward_before);
-  CHECK(slurp("/proc/sys/net/ipv4/ip_default_ttl") == ttl_before);
+  CHECK(read_host_file("/proc/sys/net/ipv4/ip_forward") == forward_before);
+  CHECK(read_host_file("/proc/sys/net/ipv4/ip_default_ttl") == ttl_before);
 }

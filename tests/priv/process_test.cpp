@@ -21,13 +21,8 @@ using namespace berth::test;
 
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A file's content, or "" when it cannot be read.
-std::string slurp(const std::string& path) {
-  auto text = berth::read_file(path);
-  return text ? *text : std::string();
-}
 
 // The value of a "Key:\tvalue" line of /proc/<pid>/status text.
 std::string status_field(const std::string& status, const std::string& key) {

@@ -25,7 +25,6 @@ using namespace berth::test;
 
 namespace {
 
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 std::set<std::string> lines_of(const std::string& text) {
   std::set<std::string> out;
