@@ -50,6 +50,21 @@ std::vector<cgroups::DeviceRule> device_rules(const Spec& spec) {
   return rules;
 }
 
+// The socket the pty master goes to: the caller's --console-socket, or with
+// `own` a socketpair whose other end is returned in `peer`.
+Result<UniqueFd> open_console(const CreateOptions& opts, bool own, UniqueFd* peer) {
+  if (own) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("create console socket");
+    peer->reset(sv[1]);
+    return UniqueFd(sv[0]);
+  }
+  if (opts.console_socket.empty()) return UniqueFd();
+  auto sock = connect_unix(opts.console_socket);
+  if (!sock) return std::move(sock).error().wrap("open console socket");
+  return sock;
+}
+
 }  // namespace
 
 Status write_pid_file(const std::string& path, pid_t pid) {
@@ -119,17 +134,8 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   if (!cgroup_fd) return std::move(cgroup_fd).error();
   BERTH_TRY(cgroups::attach_device_filter(cgroup_fd->get(), device_rules(*spec)));
 
-  UniqueFd console;
-  if (own_console && proc.terminal) {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("create console socket");
-    console.reset(sv[0]);
-    c->console_peer.reset(sv[1]);
-  } else if (!opts.console_socket.empty()) {
-    auto sock = connect_unix(opts.console_socket);
-    if (!sock) return std::move(sock).error().wrap("open console socket");
-    console = std::move(*sock);
-  }
+  auto console = open_console(opts, proc.terminal && own_console, &c->console_peer);
+  if (!console) return std::move(console).error();
 
   // The init gets its own handle on the state directory: the locked one
   // stays with the runtime.
@@ -143,7 +149,8 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   SpawnOptions sopts;
   sopts.plan = &*plan;
   sopts.cgroup = &c->cgroup;
-  sopts.console_fd = console.get();
+  sopts.cgroup_fd = cgroup_fd->get();
+  sopts.console_fd = console->get();
   sopts.state_dirfd = fifo_dir.get();
   sopts.preserve_fds = opts.preserve_fds;
   sopts.log_fd = opts.log_fd;

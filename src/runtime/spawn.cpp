@@ -93,17 +93,11 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
   UniqueFd parent_end(sv[0]), child_end(sv[1]);
   ctx.sync_fd = child_end.get();
 
-  UniqueFd cgroup_fd;
   uint64_t flags = static_cast<uint64_t>(ns.clone_flags);
-  if (opts.cgroup) {
-    auto fd = opts.cgroup->open_dir();
-    if (!fd) return std::move(fd).error().wrap("open container cgroup");
-    cgroup_fd = std::move(*fd);
-    flags |= CLONE_INTO_CGROUP;
-  }
+  if (opts.cgroup_fd >= 0) flags |= CLONE_INTO_CGROUP;
   bool place_by_hand = false;
   ctx.wait_go = (ns.user_new && !ns.intermediate);
-  pid_t pid = clone3_fork(flags, cgroup_fd.get());
+  pid_t pid = clone3_fork(flags, opts.cgroup_fd);
   if (pid < 0 && (flags & CLONE_INTO_CGROUP) && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)) {
     // Kernels without CLONE_INTO_CGROUP: move the init by hand before it goes on.
     flags &= ~CLONE_INTO_CGROUP;

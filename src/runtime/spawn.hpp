@@ -18,6 +18,7 @@ namespace berth::runtime {
 struct SpawnOptions {
   const InitPlan* plan = nullptr;
   const cgroups::Cgroup* cgroup = nullptr;
+  int cgroup_fd = -1;  // an open directory fd of `cgroup` (for CLONE_INTO_CGROUP)
   int console_fd = -1;
   int state_dirfd = -1;  // create: the init waits on exec.fifo here; -1: it waits for START
   int preserve_fds = 0;
