@@ -18,6 +18,7 @@
 #include "runtime/init_process.hpp"
 #include "runtime/kernel.hpp"
 #include "runtime/rootfs.hpp"
+#include "runtime/sched.hpp"
 #include "runtime/sync_protocol.hpp"
 
 namespace berth::runtime {
@@ -123,6 +124,9 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   if (plan.process.terminal) BERTH_TRY_CTX(setup_console(plan.process, ctx.console_fd, plan.rootfs.console), "set up console");
   BERTH_TRY(finish_rootfs(k, plan.rootfs));
   BERTH_TRY(set_rlimits(plan.process.rlimits));
+  // Raising a priority needs capabilities the process may be about to drop.
+  if (plan.process.sched) BERTH_TRY(apply_sched_attr(*plan.process.sched));
+  if (plan.process.io_priority) BERTH_TRY(apply_io_priority(*plan.process.io_priority));
   if (plan.process.personality && ::personality(*plan.process.personality) < 0) return sys_error("set personality");
   std::vector<std::string> env = process_env(plan.process);
   auto exe = resolve_executable(plan.process.args[0], env, plan.process.cwd);
@@ -141,6 +145,7 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   BERTH_TRY(sync_send(ctx.sync_fd, SyncType::ready));
   *after_ready = true;
   BERTH_TRY(wait_for_start(ctx));
+  if (plan.process.affinity_final) BERTH_TRY(apply_cpu_affinity(*plan.process.affinity_final, "final"));
   ::execve(exe->c_str(), argv.data(), envp.data());
   return sys_error("exec ", quote(*exe));
 }

@@ -195,6 +195,35 @@ Result<InitPlan> make_plan(const Spec& spec, const std::string& bundle, const Pl
   pp.terminal = proc.terminal;
   pp.console_size = proc.console_size;
   if (lx.personality_domain) pp.personality = *lx.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
+  if (proc.scheduler) {
+    auto attr = make_sched_attr(*proc.scheduler);
+    if (!attr) return std::move(attr).error();
+    pp.sched = *attr;
+  }
+  if (proc.io_priority) {
+    auto io = make_io_priority(*proc.io_priority);
+    if (!io) return std::move(io).error();
+    pp.io_priority = *io;
+  }
+  if (proc.exec_cpu_affinity) {
+    const auto& a = *proc.exec_cpu_affinity;
+    if (!a.initial.empty()) {
+      auto set = parse_cpu_list(a.initial, "process.execCPUAffinity.initial");
+      if (!set) return std::move(set).error();
+      pp.affinity_initial = *set;
+    }
+    if (!a.final.empty()) {
+      auto set = parse_cpu_list(a.final, "process.execCPUAffinity.final");
+      if (!set) return std::move(set).error();
+      pp.affinity_final = *set;
+    } else if (pp.affinity_initial) {
+      // Without a final list the process may use every CPU its cgroup allows.
+      cpu_set_t all;
+      CPU_ZERO(&all);
+      for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+      pp.affinity_final = all;
+    }
+  }
 
   plan.hostname = spec.hostname;
   plan.domainname = spec.domainname;

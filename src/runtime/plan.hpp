@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "runtime/sched.hpp"
 #include "runtime/spec.hpp"
 
 namespace berth::runtime {
@@ -84,6 +85,10 @@ struct ProcessPlan {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
   std::optional<unsigned long> personality;
+  std::optional<SchedAttr> sched;
+  std::optional<int> io_priority;
+  std::optional<cpu_set_t> affinity_initial;  // set on the runtime before clone
+  std::optional<cpu_set_t> affinity_final;    // set by the init just before exec
 };
 
 struct NamespaceJoin {

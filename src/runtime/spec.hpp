@@ -51,6 +51,24 @@ struct ConsoleSize {
   uint32_t width = 0;
 };
 
+struct Scheduler {
+  std::string policy;  // SCHED_OTHER SCHED_FIFO SCHED_RR SCHED_BATCH SCHED_ISO SCHED_IDLE SCHED_DEADLINE
+  std::optional<int32_t> nice;
+  std::optional<int32_t> priority;
+  std::vector<std::string> flags;  // SCHED_FLAG_*
+  std::optional<uint64_t> runtime, deadline, period;
+};
+
+struct IoPriority {
+  std::string klass;  // IOPRIO_CLASS_RT / _BE / _IDLE
+  int32_t priority = 0;
+};
+
+struct CpuAffinity {
+  std::string initial;  // cpu list, "0-3,7": before the process starts
+  std::string final;    // after it started
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -65,9 +83,9 @@ struct Process {
   std::string apparmor_profile;
   std::optional<int> oom_score_adj;
   std::string selinux_label;
-  bool has_scheduler = false;       // process.scheduler (1.2)
-  bool has_io_priority = false;     // process.ioPriority (1.2)
-  bool has_exec_cpu_affinity = false;  // process.execCPUAffinity (1.2)
+  std::optional<Scheduler> scheduler;           // 1.2
+  std::optional<IoPriority> io_priority;        // 1.2
+  std::optional<CpuAffinity> exec_cpu_affinity; // 1.2
 };
 
 struct Root {
@@ -113,13 +131,87 @@ struct DeviceRule {
   std::string access = "rwm";
 };
 
-/// Resource requests. Only what berth acts on is typed; for the rest the
-/// parser records which groups were requested so they are never silently
-/// ignored (see validate_spec and the cgroup manager).
+struct MemoryResources {
+  std::optional<int64_t> limit, reservation, swap, kernel, kernel_tcp;
+  std::optional<uint64_t> swappiness;
+  std::optional<bool> disable_oom_killer, use_hierarchy, check_before_update;
+};
+
+struct CpuResources {
+  std::optional<uint64_t> shares;
+  std::optional<int64_t> quota;
+  std::optional<uint64_t> burst;
+  std::optional<uint64_t> period;
+  std::optional<int64_t> realtime_runtime;
+  std::optional<uint64_t> realtime_period;
+  std::string cpus;  // cpuset
+  std::string mems;
+  std::optional<int64_t> idle;
+};
+
+struct WeightDevice {
+  int64_t major = 0, minor = 0;
+  std::optional<uint16_t> weight, leaf_weight;
+};
+
+struct ThrottleDevice {
+  int64_t major = 0, minor = 0;
+  uint64_t rate = 0;
+};
+
+struct BlockIoResources {
+  std::optional<uint16_t> weight, leaf_weight;
+  std::vector<WeightDevice> weight_device;
+  std::vector<ThrottleDevice> throttle_read_bps, throttle_write_bps, throttle_read_iops, throttle_write_iops;
+};
+
+struct HugepageLimit {
+  std::string page_size;  // "2MB", "1GB"
+  uint64_t limit = 0;
+};
+
+struct RdmaLimit {
+  std::optional<uint32_t> hca_handles, hca_objects;
+};
+
+/// linux.resources. The groups are optional so that "absent" and "empty"
+/// stay apart; `requested` lists the groups that carry any value, so nothing
+/// asked for is ever silently ignored.
 struct Resources {
   std::vector<DeviceRule> devices;
-  std::vector<std::string> requested;  // e.g. "memory", "cpu", "pids", "blockIO", "hugepageLimits", "unified"
-  std::vector<std::string> requested_hugepage_sizes;
+  std::optional<MemoryResources> memory;
+  std::optional<CpuResources> cpu;
+  std::optional<int64_t> pids_limit;
+  std::optional<BlockIoResources> block_io;
+  std::vector<HugepageLimit> hugepage_limits;
+  bool has_network = false;  // net_cls/net_prio: cgroup v1 only
+  std::map<std::string, RdmaLimit> rdma;
+  std::map<std::string, std::string> unified;
+  std::vector<std::string> requested;  // "memory", "cpu", "pids", "blockIO", "hugepageLimits", "network", "rdma", "unified"
+};
+
+struct SeccompArg {
+  uint32_t index = 0;
+  uint64_t value = 0;
+  uint64_t value_two = 0;
+  std::string op;  // SCMP_CMP_NE LT LE EQ GE GT MASKED_EQ
+};
+
+struct SeccompSyscall {
+  std::vector<std::string> names;
+  std::string action;
+  std::optional<uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  std::string default_action;
+  std::optional<uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;  // SCMP_ARCH_*
+  std::vector<std::string> flags;          // SECCOMP_FILTER_FLAG_*
+  std::string listener_path;
+  std::string listener_metadata;
+  std::vector<SeccompSyscall> syscalls;
 };
 
 struct TimeOffset {
@@ -141,7 +233,7 @@ struct Linux {
   std::vector<std::string> readonly_paths;
   std::string mount_label;
   std::optional<std::string> personality_domain;
-  bool has_seccomp = false;
+  std::optional<Seccomp> seccomp;
   bool has_intel_rdt = false;
   bool has_memory_policy = false;
   bool has_net_devices = false;

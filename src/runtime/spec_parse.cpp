@@ -217,16 +217,35 @@ Process parse_process(const json& j, const std::string& path) {
   get(j, "oomScoreAdj", path, p.oom_score_adj);
   get(j, "selinuxLabel", path, p.selinux_label);
   if (auto* v = find(j, "scheduler")) {
-    expect_object(*v, sub(path, "scheduler"));
-    p.has_scheduler = true;
+    std::string sp = sub(path, "scheduler");
+    expect_object(*v, sp);
+    Scheduler sc;
+    if (!find(*v, "policy")) fail(sub(sp, "policy"), "required");
+    get(*v, "policy", sp, sc.policy);
+    get(*v, "nice", sp, sc.nice);
+    get(*v, "priority", sp, sc.priority);
+    get(*v, "flags", sp, sc.flags);
+    get(*v, "runtime", sp, sc.runtime);
+    get(*v, "deadline", sp, sc.deadline);
+    get(*v, "period", sp, sc.period);
+    p.scheduler = sc;
   }
   if (auto* v = find(j, "ioPriority")) {
-    expect_object(*v, sub(path, "ioPriority"));
-    p.has_io_priority = true;
+    std::string ip = sub(path, "ioPriority");
+    expect_object(*v, ip);
+    IoPriority io;
+    if (!find(*v, "class")) fail(sub(ip, "class"), "required");
+    get(*v, "class", ip, io.klass);
+    get(*v, "priority", ip, io.priority);
+    p.io_priority = io;
   }
   if (auto* v = find(j, "execCPUAffinity")) {
-    expect_object(*v, sub(path, "execCPUAffinity"));
-    p.has_exec_cpu_affinity = true;
+    std::string ap = sub(path, "execCPUAffinity");
+    expect_object(*v, ap);
+    CpuAffinity a;
+    get(*v, "initial", ap, a.initial);
+    get(*v, "final", ap, a.final);
+    p.exec_cpu_affinity = a;
   }
   return p;
 }
@@ -262,6 +281,108 @@ Hooks parse_hooks(const json& j, const std::string& path) {
   return h;
 }
 
+template <class T>
+std::vector<T> parse_list(const json& j, const std::string& path, T (*one)(const json&, const std::string&)) {
+  if (!j.is_array()) fail(path, cat("expected array, got ", type_name(j)));
+  std::vector<T> out;
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string ip = idx(path, i);
+    expect_object(j[i], ip);
+    out.push_back(one(j[i], ip));
+  }
+  return out;
+}
+
+DeviceRule parse_device_rule(const json& j, const std::string& path) {
+  DeviceRule d;
+  if (!find(j, "allow")) fail(sub(path, "allow"), "required");
+  get(j, "allow", path, d.allow);
+  get(j, "type", path, d.type);
+  get(j, "major", path, d.major);
+  get(j, "minor", path, d.minor);
+  get(j, "access", path, d.access);
+  if (d.type.empty()) d.type = "a";
+  return d;
+}
+
+void get_opt_bool(const json& o, const char* key, const std::string& path, std::optional<bool>& out) {
+  if (auto* v = find(o, key)) out = as_bool(*v, sub(path, key));
+}
+
+MemoryResources parse_memory(const json& j, const std::string& path) {
+  MemoryResources m;
+  get(j, "limit", path, m.limit);
+  get(j, "reservation", path, m.reservation);
+  get(j, "swap", path, m.swap);
+  get(j, "kernel", path, m.kernel);
+  get(j, "kernelTCP", path, m.kernel_tcp);
+  get(j, "swappiness", path, m.swappiness);
+  get_opt_bool(j, "disableOOMKiller", path, m.disable_oom_killer);
+  get_opt_bool(j, "useHierarchy", path, m.use_hierarchy);
+  get_opt_bool(j, "checkBeforeUpdate", path, m.check_before_update);
+  return m;
+}
+
+CpuResources parse_cpu(const json& j, const std::string& path) {
+  CpuResources c;
+  get(j, "shares", path, c.shares);
+  get(j, "quota", path, c.quota);
+  get(j, "burst", path, c.burst);
+  get(j, "period", path, c.period);
+  get(j, "realtimeRuntime", path, c.realtime_runtime);
+  get(j, "realtimePeriod", path, c.realtime_period);
+  get(j, "cpus", path, c.cpus);
+  get(j, "mems", path, c.mems);
+  get(j, "idle", path, c.idle);
+  return c;
+}
+
+WeightDevice parse_weight_device(const json& j, const std::string& path) {
+  WeightDevice w;
+  for (const char* key : {"major", "minor"})
+    if (!find(j, key)) fail(sub(path, key), "required");
+  get(j, "major", path, w.major);
+  get(j, "minor", path, w.minor);
+  get(j, "weight", path, w.weight);
+  get(j, "leafWeight", path, w.leaf_weight);
+  return w;
+}
+
+ThrottleDevice parse_throttle_device(const json& j, const std::string& path) {
+  ThrottleDevice t;
+  for (const char* key : {"major", "minor", "rate"})
+    if (!find(j, key)) fail(sub(path, key), "required");
+  get(j, "major", path, t.major);
+  get(j, "minor", path, t.minor);
+  get(j, "rate", path, t.rate);
+  return t;
+}
+
+BlockIoResources parse_block_io(const json& j, const std::string& path) {
+  BlockIoResources b;
+  get(j, "weight", path, b.weight);
+  get(j, "leafWeight", path, b.leaf_weight);
+  if (auto* v = find(j, "weightDevice")) b.weight_device = parse_list(*v, sub(path, "weightDevice"), parse_weight_device);
+  const std::pair<const char*, std::vector<ThrottleDevice>*> lists[] = {
+      {"throttleReadBpsDevice", &b.throttle_read_bps},
+      {"throttleWriteBpsDevice", &b.throttle_write_bps},
+      {"throttleReadIOPSDevice", &b.throttle_read_iops},
+      {"throttleWriteIOPSDevice", &b.throttle_write_iops},
+  };
+  for (auto& [key, out] : lists)
+    if (auto* v = find(j, key)) *out = parse_list(*v, sub(path, key), parse_throttle_device);
+  return b;
+}
+
+HugepageLimit parse_hugepage(const json& j, const std::string& path) {
+  HugepageLimit h;
+  for (const char* key : {"pageSize", "limit"})
+    if (!find(j, key)) fail(sub(path, key), "required");
+  get(j, "pageSize", path, h.page_size);
+  get(j, "limit", path, h.limit);
+  return h;
+}
+
 // A group counts as requested when any of its fields carries a value.
 bool has_any_value(const json& j) {
   if (j.is_null()) return false;
@@ -277,42 +398,75 @@ bool has_any_value(const json& j) {
 Resources parse_resources(const json& j, const std::string& path) {
   expect_object(j, path);
   Resources r;
-  if (auto* v = find(j, "devices")) {
-    std::string dp = sub(path, "devices");
-    if (!v->is_array()) fail(dp, cat("expected array, got ", type_name(*v)));
-    for (size_t i = 0; i < v->size(); ++i) {
-      std::string ip = idx(dp, i);
-      expect_object((*v)[i], ip);
-      DeviceRule d;
-      if (!find((*v)[i], "allow")) fail(sub(ip, "allow"), "required");
-      get((*v)[i], "allow", ip, d.allow);
-      get((*v)[i], "type", ip, d.type);
-      get((*v)[i], "major", ip, d.major);
-      get((*v)[i], "minor", ip, d.minor);
-      get((*v)[i], "access", ip, d.access);
-      if (d.type.empty()) d.type = "a";
-      r.devices.push_back(std::move(d));
+  if (auto* v = find(j, "devices")) r.devices = parse_list(*v, sub(path, "devices"), parse_device_rule);
+  auto group = [&](const char* key) -> const json* {
+    auto* v = find(j, key);
+    if (!v) return nullptr;
+    if (!v->is_object()) fail(sub(path, key), cat("expected object, got ", type_name(*v)));
+    if (has_any_value(*v)) r.requested.push_back(key);
+    return v;
+  };
+  if (auto* v = group("memory")) r.memory = parse_memory(*v, sub(path, "memory"));
+  if (auto* v = group("cpu")) r.cpu = parse_cpu(*v, sub(path, "cpu"));
+  if (auto* v = group("pids")) {
+    // A pids object whose limit is absent or null asks for nothing.
+    get(*v, "limit", sub(path, "pids"), r.pids_limit);
+  }
+  if (auto* v = group("blockIO")) r.block_io = parse_block_io(*v, sub(path, "blockIO"));
+  if (group("network")) r.has_network = true;
+  if (auto* v = group("rdma")) {
+    std::string rp = sub(path, "rdma");
+    for (auto& [dev, lim] : v->items()) {
+      std::string dp = cat(rp, "[", quote(dev), "]");
+      expect_object(lim, dp);
+      RdmaLimit l;
+      get(lim, "hcaHandles", dp, l.hca_handles);
+      get(lim, "hcaObjects", dp, l.hca_objects);
+      r.rdma[dev] = l;
     }
   }
-  for (const char* group : {"memory", "cpu", "pids", "blockIO", "network", "rdma", "unified"}) {
-    auto* v = find(j, group);
-    if (!v) continue;
-    if (!v->is_object()) fail(sub(path, group), cat("expected object, got ", type_name(*v)));
-    if (has_any_value(*v)) r.requested.push_back(group);
-  }
+  if (auto* v = group("unified")) r.unified = as_string_map(*v, sub(path, "unified"));
   if (auto* v = find(j, "hugepageLimits")) {
-    std::string hp = sub(path, "hugepageLimits");
-    if (!v->is_array()) fail(hp, cat("expected array, got ", type_name(*v)));
-    for (size_t i = 0; i < v->size(); ++i) {
-      std::string ip = idx(hp, i);
-      expect_object((*v)[i], ip);
-      std::string size;
-      get((*v)[i], "pageSize", ip, size);
-      r.requested_hugepage_sizes.push_back(size);
-    }
-    if (!v->empty()) r.requested.push_back("hugepageLimits");
+    r.hugepage_limits = parse_list(*v, sub(path, "hugepageLimits"), parse_hugepage);
+    if (!r.hugepage_limits.empty()) r.requested.push_back("hugepageLimits");
   }
   return r;
+}
+
+SeccompArg parse_seccomp_arg(const json& j, const std::string& path) {
+  SeccompArg a;
+  for (const char* key : {"index", "value", "op"})
+    if (!find(j, key)) fail(sub(path, key), "required");
+  get(j, "index", path, a.index);
+  get(j, "value", path, a.value);
+  get(j, "valueTwo", path, a.value_two);
+  get(j, "op", path, a.op);
+  return a;
+}
+
+SeccompSyscall parse_seccomp_syscall(const json& j, const std::string& path) {
+  SeccompSyscall sc;
+  if (!find(j, "names")) fail(sub(path, "names"), "required");
+  if (!find(j, "action")) fail(sub(path, "action"), "required");
+  get(j, "names", path, sc.names);
+  get(j, "action", path, sc.action);
+  get(j, "errnoRet", path, sc.errno_ret);
+  if (auto* v = find(j, "args")) sc.args = parse_list(*v, sub(path, "args"), parse_seccomp_arg);
+  return sc;
+}
+
+Seccomp parse_seccomp(const json& j, const std::string& path) {
+  expect_object(j, path);
+  Seccomp s;
+  if (!find(j, "defaultAction")) fail(sub(path, "defaultAction"), "required");
+  get(j, "defaultAction", path, s.default_action);
+  get(j, "defaultErrnoRet", path, s.default_errno_ret);
+  get(j, "architectures", path, s.architectures);
+  get(j, "flags", path, s.flags);
+  get(j, "listenerPath", path, s.listener_path);
+  get(j, "listenerMetadata", path, s.listener_metadata);
+  if (auto* v = find(j, "syscalls")) s.syscalls = parse_list(*v, sub(path, "syscalls"), parse_seccomp_syscall);
+  return s;
 }
 
 Linux parse_linux(const json& j, const std::string& path) {
@@ -381,7 +535,7 @@ Linux parse_linux(const json& j, const std::string& path) {
     if (v && !v->is_object()) fail(sub(path, key), cat("expected object, got ", type_name(*v)));
     return v != nullptr;
   };
-  l.has_seccomp = present("seccomp");
+  if (auto* v = find(j, "seccomp")) l.seccomp = parse_seccomp(*v, sub(path, "seccomp"));
   l.has_intel_rdt = present("intelRdt");
   l.has_memory_policy = present("memoryPolicy");
   l.has_net_devices = present("netDevices");

@@ -6,6 +6,7 @@
 #include "common/strings.hpp"
 #include "runtime/linux_names.hpp"
 #include "runtime/mount_options.hpp"
+#include "runtime/sched.hpp"
 #include "runtime/spec.hpp"
 
 namespace berth::runtime {
@@ -94,6 +95,14 @@ Status check_process(const Process& p, bool has_user_ns) {
     if (r.soft > r.hard) return make_error(f, ": soft limit ", r.soft, " exceeds hard limit ", r.hard);
   }
   if (p.capabilities) BERTH_TRY(check_caps(*p.capabilities));
+  if (p.scheduler) BERTH_TRY(make_sched_attr(*p.scheduler));
+  if (p.io_priority) BERTH_TRY(make_io_priority(*p.io_priority));
+  if (p.exec_cpu_affinity) {
+    if (!p.exec_cpu_affinity->initial.empty())
+      BERTH_TRY(parse_cpu_list(p.exec_cpu_affinity->initial, "process.execCPUAffinity.initial"));
+    if (!p.exec_cpu_affinity->final.empty())
+      BERTH_TRY(parse_cpu_list(p.exec_cpu_affinity->final, "process.execCPUAffinity.final"));
+  }
   return {};
 }
 
@@ -227,13 +236,10 @@ Status check_supported(const Spec& s) {
     const Process& p = *s.process;
     if (!p.apparmor_profile.empty()) return make_error("not supported: process.apparmorProfile (AppArmor is not enabled on this host)");
     if (!p.selinux_label.empty()) return make_error("not supported: process.selinuxLabel (SELinux is not enabled on this host)");
-    if (p.has_scheduler) return make_error("not supported: process.scheduler");
-    if (p.has_io_priority) return make_error("not supported: process.ioPriority");
-    if (p.has_exec_cpu_affinity) return make_error("not supported: process.execCPUAffinity");
   }
   if (s.linux_) {
     const Linux& l = *s.linux_;
-    if (l.has_seccomp) return make_error("not supported: linux.seccomp");
+    if (l.seccomp) return make_error("not supported: linux.seccomp");
     if (l.has_intel_rdt) return make_error("not supported: linux.intelRdt");
     if (l.has_memory_policy) return make_error("not supported: linux.memoryPolicy");
     if (l.has_net_devices) return make_error("not supported: linux.netDevices");

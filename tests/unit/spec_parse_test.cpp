@@ -64,7 +64,7 @@ TEST_CASE("parse_spec: the default config parses into the expected values") {
   CHECK(s.hooks.empty());
   CHECK(s.other_platforms.empty());
   REQUIRE(s.linux_.has_value());
-  CHECK_FALSE(s.linux_->has_seccomp);
+  CHECK_FALSE(s.linux_->seccomp.has_value());
   CHECK(s.linux_->masked_paths.size() == 10);
   CHECK(s.linux_->readonly_paths.size() == 5);
 }
@@ -266,7 +266,9 @@ TEST_CASE("parse_spec: resource groups count as requested only when they hold a 
   Spec s = parse_ok(j);
   const auto& r = *s.linux_->resources;
   CHECK(r.requested == std::vector<std::string>{"memory", "unified", "hugepageLimits"});
-  CHECK(r.requested_hugepage_sizes == std::vector<std::string>{"2MB"});
+  REQUIRE(r.hugepage_limits.size() == 1);
+  CHECK(r.hugepage_limits[0].page_size == "2MB");
+  CHECK(r.memory->limit == 1048576);
 }
 
 TEST_CASE("parse_spec: hooks are parsed into typed lists") {
@@ -304,13 +306,13 @@ TEST_CASE("parse_spec: unsupported features are recorded, not dropped") {
   j["windows"] = json::object();
   j["vm"] = json::object();
   Spec s = parse_ok(j);
-  CHECK(s.linux_->has_seccomp);
+  CHECK(s.linux_->seccomp.has_value());
   CHECK(s.linux_->has_intel_rdt);
   CHECK(s.linux_->has_memory_policy);
   CHECK(s.linux_->has_net_devices);
-  CHECK(s.process->has_scheduler);
-  CHECK(s.process->has_io_priority);
-  CHECK(s.process->has_exec_cpu_affinity);
+  CHECK(s.process->scheduler.has_value());
+  CHECK(s.process->io_priority.has_value());
+  CHECK(s.process->exec_cpu_affinity.has_value());
   CHECK(s.process->apparmor_profile == "profile");
   CHECK(s.process->selinux_label == "label");
   CHECK(s.other_platforms == std::vector<std::string>{"windows", "vm"});
@@ -360,9 +362,9 @@ TEST_CASE("parse_spec: null fields mean unset") {
   CHECK_FALSE(s.process->user.umask.has_value());
   CHECK_FALSE(s.process->oom_score_adj.has_value());
   CHECK_FALSE(s.process->console_size.has_value());
-  CHECK_FALSE(s.process->has_scheduler);
+  CHECK_FALSE(s.process->scheduler.has_value());
   CHECK(s.mounts[1].options.empty());
-  CHECK_FALSE(s.linux_->has_seccomp);
+  CHECK_FALSE(s.linux_->seccomp.has_value());
   CHECK_FALSE(s.linux_->resources.has_value());
   CHECK_FALSE(s.linux_->personality_domain.has_value());
   CHECK(s.linux_->sysctl.empty());

@@ -445,15 +445,8 @@ TEST_CASE("validate_spec: valid features berth does not implement are refused by
        "not supported: process.apparmorProfile (AppArmor is not enabled on this host)"},
       {"selinux label", [](json& j) { j["process"]["selinuxLabel"] = "system_u:system_r:svirt_lxc_net_t:s0"; },
        "not supported: process.selinuxLabel (SELinux is not enabled on this host)"},
-      {"scheduler", [](json& j) { j["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}}; },
-       "not supported: process.scheduler"},
-      {"ioPriority", [](json& j) { j["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_RT"}}; },
-       "not supported: process.ioPriority"},
-      {"execCPUAffinity", [](json& j) { j["process"]["execCPUAffinity"] = {{"initial", "0-1"}}; },
-       "not supported: process.execCPUAffinity"},
       {"seccomp", [](json& j) { j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"}}; },
        "not supported: linux.seccomp"},
-      {"empty seccomp object", [](json& j) { j["linux"]["seccomp"] = json::object(); }, "not supported: linux.seccomp"},
       {"intelRdt", [](json& j) { j["linux"]["intelRdt"] = {{"closID", "c1"}}; }, "not supported: linux.intelRdt"},
       {"memoryPolicy", [](json& j) { j["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}}; },
        "not supported: linux.memoryPolicy"},
@@ -461,6 +454,33 @@ TEST_CASE("validate_spec: valid features berth does not implement are refused by
        "not supported: linux.netDevices"},
       {"mountLabel", [](json& j) { j["linux"]["mountLabel"] = "system_u:object_r:svirt_sandbox_file_t:s0"; },
        "not supported: linux.mountLabel (SELinux is not enabled on this host)"},
+  };
+  run_cases(std::begin(cases), std::end(cases));
+}
+
+TEST_CASE("validate_spec: scheduler, I/O priority and CPU affinity are checked field by field") {
+  const InvalidCase cases[] = {
+      {"unknown policy", [](json& j) { j["process"]["scheduler"] = {{"policy", "SCHED_FAST"}}; },
+       "process.scheduler.policy: unknown policy \"SCHED_FAST\""},
+      {"FIFO without priority", [](json& j) { j["process"]["scheduler"] = {{"policy", "SCHED_FIFO"}}; },
+       "process.scheduler.priority: required for SCHED_FIFO"},
+      {"RR priority out of range", [](json& j) { j["process"]["scheduler"] = {{"policy", "SCHED_RR"}, {"priority", 100}}; },
+       "process.scheduler.priority: must be between 1 and 99 for SCHED_RR, got 100"},
+      {"nice out of range", [](json& j) { j["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"nice", 20}}; },
+       "process.scheduler.nice: must be between -20 and 19, got 20"},
+      {"unknown flag", [](json& j) {
+         j["process"]["scheduler"] = {{"policy", "SCHED_OTHER"}, {"flags", {"SCHED_FLAG_NOPE"}}};
+       }, "process.scheduler.flags[0]: unknown flag \"SCHED_FLAG_NOPE\""},
+      {"deadline without runtime", [](json& j) {
+         j["process"]["scheduler"] = {{"policy", "SCHED_DEADLINE"}, {"deadline", 1000000}};
+       }, "process.scheduler: runtime and deadline are required for SCHED_DEADLINE"},
+      {"unknown io class", [](json& j) { j["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_FAST"}}; },
+       "process.ioPriority.class: unknown class \"IOPRIO_CLASS_FAST\""},
+      {"io priority out of range", [](json& j) {
+         j["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_BE"}, {"priority", 8}};
+       }, "process.ioPriority.priority: must be between 0 and 7, got 8"},
+      {"bad cpu list", [](json& j) { j["process"]["execCPUAffinity"] = {{"initial", "3-1"}}; },
+       "process.execCPUAffinity.initial: invalid cpu list \"3-1\""},
   };
   run_cases(std::begin(cases), std::end(cases));
 }
