@@ -23,7 +23,7 @@ struct CreateFlags {
     f.add_string("pid-file", 0, &pid_file, "FILE", "write the process id of the container's init to FILE");
     f.add_string("console-socket", 0, &console_socket, "PATH",
                  "unix socket that receives the pty master as SCM_RIGHTS (with process.terminal)");
-    f.add_string("pidfd-socket", 0, &pidfd_socket, "PATH", "unix socket that receives a pidfd of the init (not supported)");
+    f.add_string("pidfd-socket", 0, &pidfd_socket, "PATH", "unix socket that receives a pidfd of the container's init");
     f.add_bool("no-pivot", 0, &no_pivot, "do not use pivot_root (MS_MOVE + chroot; for ramdisk roots only)");
     f.add_bool("no-new-keyring", 0, &no_new_keyring, "do not create a new session keyring for the container");
     f.add_int("preserve-fds", 0, &preserve_fds, "N", "pass N additional fds (3 .. 3+N-1) to the container");
@@ -32,7 +32,6 @@ struct CreateFlags {
 
 Result<runtime::RunOptions> make_options(const GlobalOptions& g, const CreateFlags& f, const std::string& id) {
   if (g.systemd_cgroup) return make_error("not supported: --systemd-cgroup (berth manages cgroup v2 directly)");
-  if (!f.pidfd_socket.empty()) return make_error("not supported: --pidfd-socket");
   BERTH_TRY(check_preserved_fds(g, f.preserve_fds + listen_fds()));
   runtime::RunOptions o;
   o.root = g.root;
@@ -45,10 +44,11 @@ Result<runtime::RunOptions> make_options(const GlobalOptions& g, const CreateFla
     if (!p) return std::move(p).error();
     o.pid_file = *p;
   }
-  if (!f.console_socket.empty()) {
-    auto p = absolute_path(f.console_socket);
+  for (auto [from, to] : {std::pair{&f.console_socket, &o.console_socket}, std::pair{&f.pidfd_socket, &o.pidfd_socket}}) {
+    if (from->empty()) continue;
+    auto p = absolute_path(*from);
     if (!p) return std::move(p).error();
-    o.console_socket = *p;
+    *to = *p;
   }
   o.no_pivot = f.no_pivot;
   o.no_new_keyring = f.no_new_keyring;

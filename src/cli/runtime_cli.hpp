@@ -69,6 +69,7 @@ int cmd_run(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_state(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_list(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_kill(const GlobalOptions& g, const std::vector<std::string>& args);
+int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_delete(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_spec(const GlobalOptions& g, const std::vector<std::string>& args);
 

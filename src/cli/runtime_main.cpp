@@ -62,6 +62,12 @@ const std::vector<CommandEntry>& runtime_commands() {
         "Deletes a stopped or created container: its cgroup and state. With --force a running\n"
         "   container is killed first, and a container that does not exist is not an error."},
        cmd_delete},
+      {{"exec", "<container-id> [command [args...]]", "execute a new process inside the container",
+        "Runs a new process in a running container's namespaces and cgroup. By default it is the\n"
+        "   container's own process (env, cwd, user, capabilities, rlimits) with the given command;\n"
+        "   --process gives a whole runtime-spec process instead. Exits with the process's status,\n"
+        "   or returns at once with --detach. Flags end at the container id."},
+       cmd_exec},
       {{"kill", "<container-id> [signal]", "send a signal to the container's init process (default: SIGTERM)",
         "The signal is a number or a name, with or without SIG, in any case (9, KILL, sigkill).\n"
         "   With --all it goes to every process in the container's cgroup."},

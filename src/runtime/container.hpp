@@ -17,6 +17,7 @@ struct CreateOptions {
   std::string bundle;          // absolute
   std::string pid_file;        // absolute, or empty
   std::string console_socket;  // absolute, or empty
+  std::string pidfd_socket;    // absolute, or empty: receives a pidfd of the init
   bool no_pivot = false;
   bool no_new_keyring = false;
   int preserve_fds = 0;        // fds 3 .. 3+N-1 are passed to the container
@@ -46,6 +47,34 @@ struct RunOptions : CreateOptions {
   bool keep = false;          // keep the stopped container (do not delete)
   bool no_subreaper = false;
 };
+
+struct ExecOptions {
+  std::string root;
+  std::string id;
+  std::string process_file;          // --process: a runtime-spec process JSON ("-": stdin)
+  std::vector<std::string> args;     // otherwise: the command and its arguments
+  std::vector<std::string> env;      // NAME=value, added to (or replacing in) the container's env
+  std::string cwd;
+  std::string user;                  // "uid[:gid]"
+  std::vector<std::string> additional_gids;
+  std::vector<std::string> caps;     // added to every capability set
+  bool no_new_privs = false;
+  bool tty = false;
+  std::string console_socket;
+  std::string pidfd_socket;
+  bool detach = false;
+  std::string pid_file;
+  int preserve_fds = 0;
+  std::string process_label;
+  std::string apparmor;
+  bool ignore_paused = false;
+};
+
+/// `exec`: runs a new process in a running container's namespaces and
+/// cgroup, with the container's capabilities, rlimits and no_new_privs unless
+/// the process says otherwise. Detached, returns 0 once the process runs;
+/// otherwise returns its exit status.
+Result<int> exec_container(const ExecOptions& opts);
 
 /// `run`: create and start in one process. Detached, returns 0 once the
 /// process runs; otherwise forwards signals (and the terminal), waits, deletes

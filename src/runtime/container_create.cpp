@@ -79,7 +79,8 @@ Status write_pid_file(const std::string& path, pid_t pid) {
 Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions& opts, StartMode mode,
                                                              bool own_console) {
   BERTH_TRY(validate_id(opts.id));
-  auto spec = load_spec(opts.bundle);
+  std::string config_text;
+  auto spec = load_spec(opts.bundle, &config_text);
   if (!spec) return std::move(spec).error();
   const Process& proc = *spec->process;
   if (proc.terminal && opts.console_socket.empty() && !own_console)
@@ -117,6 +118,9 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   auto dir = StateDir::create(opts.root, opts.id);
   if (!dir) return std::move(dir).error();
   auto c = std::make_unique<PreparedContainer>(std::move(*dir));
+  // exec and delete need the config as it was at create, whatever happens
+  // to the bundle afterwards.
+  BERTH_TRY_CTX(write_file_atomic(c->state_dir.fd(), kSavedConfig, config_text, 0600), "save config");
 
   if (mode == StartMode::exec_fifo) {
     if (::mkfifoat(c->state_dir.fd(), "exec.fifo", 0622) < 0) return sys_error("create exec fifo");
@@ -162,6 +166,7 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   if (!init) return std::move(init).error();
   c->init = std::move(*init);
   if (log::enabled(log::Level::debug)) log::debug(cat("container ", opts.id, ": init ", c->init.pid, " is ready"));
+  if (!opts.pidfd_socket.empty()) BERTH_TRY(send_pidfd(opts.pidfd_socket, c->init.pidfd.get()));
 
   timespec now{};
   clock_gettime(CLOCK_REALTIME, &now);

@@ -43,6 +43,9 @@ enum class StartMode { exec_fifo, sync_socket };
 Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions& opts, StartMode mode,
                                                              bool own_console);
 
+/// Connects to a --pidfd-socket and sends `pidfd` (one SCM_RIGHTS message).
+Status send_pidfd(const std::string& socket_path, int pidfd);
+
 /// Writes the pid file atomically, as runc does (no trailing newline).
 Status write_pid_file(const std::string& path, pid_t pid);
 

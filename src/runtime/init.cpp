@@ -36,16 +36,6 @@ Status join_namespaces(const InitContext& ctx, bool include_mount) {
   return {};
 }
 
-// In a new user namespace the init still has the runtime's ids, which may
-// have no mapping there (host root mapped nowhere): files it created would
-// get the overflow id, or fail with EOVERFLOW. Become the namespace's root.
-Status become_namespace_root() {
-  if (::syscall(SYS_setresgid, 0, 0, 0) < 0) return sys_error("setgid to root of the user namespace");
-  if (::syscall(SYS_setresuid, 0, 0, 0) < 0) return sys_error("setuid to root of the user namespace");
-  if (::syscall(SYS_setgroups, 0, nullptr) < 0 && errno != EPERM) return sys_error("drop supplementary groups");
-  return {};
-}
-
 // The slow path (see NamespacePlan::intermediate). Returns in the forked
 // init; the intermediate process itself ends here.
 Status intermediate(const InitContext& ctx) {
@@ -99,6 +89,9 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   const InitPlan& plan = *ctx.plan;
   Kernel& k = linux_kernel();
   ::umask(0);
+  // First: the init is not dumpable, so its /proc files belong to host root,
+  // which it stops being in a new user namespace.
+  if (plan.process.oom_score_adj) BERTH_TRY(set_oom_score_adj(*plan.process.oom_score_adj));
   if (plan.ns.intermediate) {
     // If the runtime dies during set-up, so does the half-made container.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -112,7 +105,6 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   }
   if ((plan.ns.unshare_flags & CLONE_NEWCGROUP) && ::unshare(CLONE_NEWCGROUP) < 0)
     return sys_error("create cgroup namespace");
-  if (plan.process.oom_score_adj) BERTH_TRY(set_oom_score_adj(*plan.process.oom_score_adj));
   if (!plan.session_keyring.empty()) BERTH_TRY(join_session_keyring(plan.session_keyring));
   if (!plan.hostname.empty() && k.sethostname(plan.hostname.data(), plan.hostname.size()) < 0)
     return sys_error("set hostname ", quote(plan.hostname));
@@ -150,27 +142,15 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   return sys_error("exec ", quote(*exe));
 }
 
-// The init starts with a copy of the runtime's fd table: the locked state
-// directory, the cgroup dirfd, whatever the caller leaked. Keep only what
-// the plan needs, so no lock is held and nothing leaks, even during set-up.
-void close_inherited_fds(const InitContext& ctx) {
-  std::vector<int> keep = {ctx.sync_fd, ctx.console_fd, ctx.state_dirfd, ctx.log_fd};
-  keep.insert(keep.end(), ctx.join_fds.begin(), ctx.join_fds.end());
-  std::sort(keep.begin(), keep.end());
-  unsigned lo = static_cast<unsigned>(3 + ctx.preserve_fds);
-  for (int fd : keep) {
-    if (fd < 0 || static_cast<unsigned>(fd) < lo) continue;
-    if (static_cast<unsigned>(fd) > lo) ::syscall(SYS_close_range, lo, static_cast<unsigned>(fd) - 1, 0);
-    lo = static_cast<unsigned>(fd) + 1;
-  }
-  ::syscall(SYS_close_range, lo, ~0U, 0);
-}
-
 }  // namespace
 
 void run_init(const InitContext& ctx) {
   bool after_ready = false;
-  close_inherited_fds(ctx);
+  // The init starts with a copy of the runtime's fd table: the locked state
+  // directory, the cgroup dirfd, whatever the caller leaked.
+  std::vector<int> keep = {ctx.sync_fd, ctx.console_fd, ctx.state_dirfd, ctx.log_fd};
+  keep.insert(keep.end(), ctx.join_fds.begin(), ctx.join_fds.end());
+  close_fds_except(keep, ctx.preserve_fds);
   try {
     Status st = init_sequence(ctx, &after_ready);
     // With `run` the runtime still listens; after `create` it is gone and the

@@ -12,6 +12,8 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/strings.hpp"
@@ -19,6 +21,24 @@
 #include "runtime/linux_names.hpp"
 
 namespace berth::runtime {
+
+void close_fds_except(std::vector<int> keep, int preserve_fds) {
+  std::sort(keep.begin(), keep.end());
+  unsigned lo = static_cast<unsigned>(3 + preserve_fds);
+  for (int fd : keep) {
+    if (fd < 0 || static_cast<unsigned>(fd) < lo) continue;
+    if (static_cast<unsigned>(fd) > lo) ::syscall(SYS_close_range, lo, static_cast<unsigned>(fd) - 1, 0);
+    lo = static_cast<unsigned>(fd) + 1;
+  }
+  ::syscall(SYS_close_range, lo, ~0U, 0);
+}
+
+Status become_namespace_root() {
+  if (::syscall(SYS_setresgid, 0, 0, 0) < 0) return sys_error("setgid to root of the user namespace");
+  if (::syscall(SYS_setresuid, 0, 0, 0) < 0) return sys_error("setuid to root of the user namespace");
+  if (::syscall(SYS_setgroups, 0, nullptr) < 0 && errno != EPERM) return sys_error("drop supplementary groups");
+  return {};
+}
 
 Status set_oom_score_adj(int value) {
   if (auto st = write_file("/proc/self/oom_score_adj", cat(value)); !st)

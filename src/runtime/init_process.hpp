@@ -11,6 +11,16 @@
 
 namespace berth::runtime {
 
+/// Closes every fd from 3 + preserve_fds up except those in `keep`, so a
+/// process that starts from a copy of the runtime's fd table holds no lock
+/// and nothing the caller leaked, even before it execs.
+void close_fds_except(std::vector<int> keep, int preserve_fds);
+
+/// In a new (or joined) user namespace the process still has the runtime's
+/// ids, which may have no mapping there: files it made would get the
+/// overflow id, or fail with EOVERFLOW. Become the namespace's root.
+Status become_namespace_root();
+
 /// Writes /proc/self/oom_score_adj.
 Status set_oom_score_adj(int value);
 

@@ -74,6 +74,62 @@ uint64_t capability_mask(const std::vector<std::string>& names) {
   return mask;
 }
 
+Result<ProcessPlan> make_process_plan(const Process& proc, const Linux& lx) {
+  ProcessPlan pp;
+  pp.args = proc.args;
+  pp.env = proc.env;
+  pp.cwd = clean_path(proc.cwd);
+  pp.uid = proc.user.uid;
+  pp.gid = proc.user.gid;
+  pp.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+  if (proc.user.umask) pp.umask = static_cast<mode_t>(*proc.user.umask);
+  if (proc.capabilities) {
+    CapabilitySets caps;
+    caps.bounding = capability_mask(proc.capabilities->bounding);
+    caps.effective = capability_mask(proc.capabilities->effective);
+    caps.inheritable = capability_mask(proc.capabilities->inheritable);
+    caps.permitted = capability_mask(proc.capabilities->permitted);
+    caps.ambient = capability_mask(proc.capabilities->ambient);
+    pp.caps = caps;
+  }
+  for (const auto& r : proc.rlimits) pp.rlimits.push_back({*rlimit_number(r.type), r.type, r.soft, r.hard});
+  pp.no_new_privs = proc.no_new_privileges;
+  pp.oom_score_adj = proc.oom_score_adj;
+  pp.terminal = proc.terminal;
+  pp.console_size = proc.console_size;
+  if (lx.personality_domain) pp.personality = *lx.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
+  if (proc.scheduler) {
+    auto attr = make_sched_attr(*proc.scheduler);
+    if (!attr) return std::move(attr).error();
+    pp.sched = *attr;
+  }
+  if (proc.io_priority) {
+    auto io = make_io_priority(*proc.io_priority);
+    if (!io) return std::move(io).error();
+    pp.io_priority = *io;
+  }
+  if (proc.exec_cpu_affinity) {
+    const auto& a = *proc.exec_cpu_affinity;
+    if (!a.initial.empty()) {
+      auto set = parse_cpu_list(a.initial, "process.execCPUAffinity.initial");
+      if (!set) return std::move(set).error();
+      pp.affinity_initial = *set;
+    }
+    if (!a.final.empty()) {
+      auto set = parse_cpu_list(a.final, "process.execCPUAffinity.final");
+      if (!set) return std::move(set).error();
+      pp.affinity_final = *set;
+    } else if (pp.affinity_initial) {
+      // Without a final list the process may use every CPU its cgroup allows.
+      cpu_set_t all;
+      CPU_ZERO(&all);
+      for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
+      pp.affinity_final = all;
+    }
+  }
+  return pp;
+}
+
 Result<InitPlan> make_plan(const Spec& spec, const std::string& bundle, const PlanOptions& opts) {
   InitPlan plan;
   const Linux& lx = *spec.linux_;
@@ -171,59 +227,9 @@ Result<InitPlan> make_plan(const Spec& spec, const std::string& bundle, const Pl
     rf.sysctl.emplace_back(path, value);
   }
 
-  // Process.
-  ProcessPlan& pp = plan.process;
-  pp.args = proc.args;
-  pp.env = proc.env;
-  pp.cwd = clean_path(proc.cwd);
-  pp.uid = proc.user.uid;
-  pp.gid = proc.user.gid;
-  pp.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
-  if (proc.user.umask) pp.umask = static_cast<mode_t>(*proc.user.umask);
-  if (proc.capabilities) {
-    CapabilitySets caps;
-    caps.bounding = capability_mask(proc.capabilities->bounding);
-    caps.effective = capability_mask(proc.capabilities->effective);
-    caps.inheritable = capability_mask(proc.capabilities->inheritable);
-    caps.permitted = capability_mask(proc.capabilities->permitted);
-    caps.ambient = capability_mask(proc.capabilities->ambient);
-    pp.caps = caps;
-  }
-  for (const auto& r : proc.rlimits) pp.rlimits.push_back({*rlimit_number(r.type), r.type, r.soft, r.hard});
-  pp.no_new_privs = proc.no_new_privileges;
-  pp.oom_score_adj = proc.oom_score_adj;
-  pp.terminal = proc.terminal;
-  pp.console_size = proc.console_size;
-  if (lx.personality_domain) pp.personality = *lx.personality_domain == "LINUX32" ? PER_LINUX32 : PER_LINUX;
-  if (proc.scheduler) {
-    auto attr = make_sched_attr(*proc.scheduler);
-    if (!attr) return std::move(attr).error();
-    pp.sched = *attr;
-  }
-  if (proc.io_priority) {
-    auto io = make_io_priority(*proc.io_priority);
-    if (!io) return std::move(io).error();
-    pp.io_priority = *io;
-  }
-  if (proc.exec_cpu_affinity) {
-    const auto& a = *proc.exec_cpu_affinity;
-    if (!a.initial.empty()) {
-      auto set = parse_cpu_list(a.initial, "process.execCPUAffinity.initial");
-      if (!set) return std::move(set).error();
-      pp.affinity_initial = *set;
-    }
-    if (!a.final.empty()) {
-      auto set = parse_cpu_list(a.final, "process.execCPUAffinity.final");
-      if (!set) return std::move(set).error();
-      pp.affinity_final = *set;
-    } else if (pp.affinity_initial) {
-      // Without a final list the process may use every CPU its cgroup allows.
-      cpu_set_t all;
-      CPU_ZERO(&all);
-      for (int c = 0; c < CPU_SETSIZE; ++c) CPU_SET(c, &all);
-      pp.affinity_final = all;
-    }
-  }
+  auto process = make_process_plan(proc, lx);
+  if (!process) return std::move(process).error();
+  plan.process = std::move(*process);
 
   plan.hostname = spec.hostname;
   plan.domainname = spec.domainname;

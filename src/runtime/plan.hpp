@@ -128,6 +128,10 @@ struct PlanOptions {
   std::string id;  // names the session keyring
 };
 
+/// The process part of a plan (also used for `exec`, whose process is not the
+/// container's init). `lx` supplies the container-wide personality.
+Result<ProcessPlan> make_process_plan(const Process& proc, const Linux& lx);
+
 /// Builds the plan for a validated spec. `bundle` is absolute.
 Result<InitPlan> make_plan(const Spec& spec, const std::string& bundle, const PlanOptions& opts);
 

@@ -6,6 +6,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -19,15 +20,15 @@
 
 namespace berth::runtime {
 
-namespace {
-
-pid_t clone3_fork(uint64_t flags, int cgroup_fd) {
+pid_t clone_into(uint64_t flags, int cgroup_fd) {
   clone_args args{};
   args.flags = flags;
   args.exit_signal = SIGCHLD;
   if (flags & CLONE_INTO_CGROUP) args.cgroup = static_cast<uint64_t>(cgroup_fd);
   return static_cast<pid_t>(::syscall(SYS_clone3, &args, sizeof args));
 }
+
+namespace {
 
 Result<std::vector<UniqueFd>> open_namespaces(const NamespacePlan& ns) {
   std::vector<UniqueFd> fds;
@@ -98,15 +99,19 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
 
   uint64_t flags = static_cast<uint64_t>(ns.clone_flags);
   if (opts.cgroup_fd >= 0) flags |= CLONE_INTO_CGROUP;
+  // Not dumpable from birth (clone copies the flag, execve resets it): a
+  // process that shares the container's pid namespace cannot open
+  // /proc/<init>/exe and reach the runtime's executable on the host.
+  if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return sys_error("make the runtime non-dumpable");
   bool place_by_hand = false;
   ctx.wait_go = (ns.user_new && !ns.intermediate);
-  pid_t pid = clone3_fork(flags, opts.cgroup_fd);
+  pid_t pid = clone_into(flags, opts.cgroup_fd);
   if (pid < 0 && (flags & CLONE_INTO_CGROUP) && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)) {
     // Kernels without CLONE_INTO_CGROUP: move the init by hand before it goes on.
     flags &= ~CLONE_INTO_CGROUP;
     place_by_hand = true;
     ctx.wait_go = true;
-    pid = clone3_fork(flags, -1);
+    pid = clone_into(flags, -1);
   }
   if (pid < 0) return sys_error("clone container init");
   if (pid == 0) {

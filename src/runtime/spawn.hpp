@@ -35,6 +35,10 @@ struct InitProcess {
   ChildProcess child;
 };
 
+/// clone3() as a fork (no new stack, SIGCHLD on exit) with `flags`; with
+/// CLONE_INTO_CGROUP the child starts in the cgroup `cgroup_fd`.
+pid_t clone_into(uint64_t flags, int cgroup_fd);
+
 /// Creates the init and returns once it is READY (set up, waiting to exec).
 Result<InitProcess> spawn_init(const SpawnOptions& opts);
 

@@ -261,7 +261,16 @@ Result<Spec> parse_spec(std::string_view json_text);
 /// `not supported: <field>` so nothing is silently ignored.
 Status validate_spec(const Spec& spec);
 
-/// Loads, parses and validates <bundle>/config.json.
-Result<Spec> load_spec(const std::string& bundle);
+/// The checks of validate_spec that concern one process object.
+Status validate_process(const Process& p);
+
+/// Loads, parses and validates <bundle>/config.json; with `text`, also
+/// returns the file's content (kept in the state directory for later verbs).
+Result<Spec> load_spec(const std::string& bundle, std::string* text = nullptr);
+
+/// Parses a runtime-spec process object on its own (`exec --process FILE`)
+/// and validates it like process in config.json. Errors name the field as
+/// `process.args: ...`.
+Result<Process> parse_process_json(std::string_view json_text);
 
 }  // namespace berth::runtime

@@ -589,7 +589,27 @@ Result<Spec> parse_spec(std::string_view json_text) {
   }
 }
 
-Result<Spec> load_spec(const std::string& bundle) {
+Result<Process> parse_process_json(std::string_view json_text) {
+  json doc;
+  try {
+    doc = json::parse(json_text);
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    if (auto pos = what.find("] "); pos != std::string::npos) what = what.substr(pos + 2);
+    return make_error("parse process.json: ", what);
+  }
+  try {
+    Process p = parse_process(doc, "process");
+    BERTH_TRY(validate_process(p));
+    return p;
+  } catch (const FieldError& e) {
+    return make_error(e.path, ": ", e.what);
+  } catch (const json::exception& e) {
+    return make_error("parse process.json: ", e.what());
+  }
+}
+
+Result<Spec> load_spec(const std::string& bundle, std::string* text_out) {
   std::string path = path_join(bundle, "config.json");
   auto text = read_file(path);
   if (!text) {
@@ -599,6 +619,7 @@ Result<Spec> load_spec(const std::string& bundle) {
   auto spec = parse_spec(*text);
   if (!spec) return std::move(spec).error();
   BERTH_TRY(validate_spec(*spec));
+  if (text_out) *text_out = std::move(*text);
   return spec;
 }
 

@@ -64,8 +64,7 @@ Status check_caps(const Capabilities& caps) {
   return {};
 }
 
-Status check_process(const Process& p, bool has_user_ns) {
-  (void)has_user_ns;
+Status check_process(const Process& p) {
   if (p.args.empty()) return make_error("process.args: must not be empty");
   if (p.args[0].empty()) return make_error("process.args[0]: must not be empty");
   if (!p.command_line.empty()) return make_error("process.commandLine: only supported on Windows");
@@ -250,14 +249,14 @@ Status check_supported(const Spec& s) {
 
 }  // namespace
 
+Status validate_process(const Process& p) { return check_process(p); }
+
 Status validate_spec(const Spec& s) {
   BERTH_TRY(check_version(s.oci_version));
   if (!s.root || s.root->path.empty()) return make_error("root.path: required");
   if (!s.linux_) return make_error("linux: required for a Linux container");
   if (!s.process) return make_error("process: required");
-  bool user_ns = false;
-  for (const auto& ns : s.linux_->namespaces) user_ns = user_ns || ns.type == "user";
-  BERTH_TRY(check_process(*s.process, user_ns));
+  BERTH_TRY(check_process(*s.process));
   BERTH_TRY(check_mounts(s.mounts));
   BERTH_TRY(check_linux(s, *s.linux_));
   return check_supported(s);

@@ -29,6 +29,9 @@ struct ContainerState {
   bool own_pid_ns = false;      // the init is pid 1 of its own namespace
 };
 
+/// The copy of config.json that create keeps in the state directory.
+inline constexpr const char* kSavedConfig = "config.json";
+
 enum class ContainerStatus { creating, created, running, paused, stopped };
 const char* status_name(ContainerStatus s);
 
