@@ -10,6 +10,7 @@
 #include "common/unix_socket.hpp"
 #include "runtime/container_internal.hpp"
 #include "runtime/plan.hpp"
+#include "runtime/seccomp.hpp"
 #include "runtime/spec.hpp"
 
 namespace berth::runtime {
@@ -100,6 +101,11 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
     std::erase_if(env, [&](const std::string& v) { return v.compare(0, name.size(), name) == 0; });
     env.push_back(e);
   }
+  if (spec->linux_->seccomp) {
+    auto program = compile_seccomp(*spec->linux_->seccomp, seccomp_cache_dir(opts.root));
+    if (!program) return std::move(program).error();
+    plan->process.seccomp = std::move(*program);
+  }
   struct stat st{};
   if (::stat(plan->rootfs.rootfs.c_str(), &st) < 0 || !S_ISDIR(st.st_mode))
     return make_error("rootfs (", quote(plan->rootfs.rootfs), ") does not exist");
@@ -159,6 +165,19 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   sopts.preserve_fds = opts.preserve_fds;
   sopts.log_fd = opts.log_fd;
   sopts.log_format = opts.log_format;
+  if (plan->process.seccomp && plan->process.seccomp->notify) {
+    sopts.on_seccomp_fd = [&](int listener, pid_t pid) {
+      ContainerState creating;
+      creating.oci_version = spec->oci_version;
+      creating.id = opts.id;
+      creating.pid = pid;
+      creating.bundle = opts.bundle;
+      creating.rootfs = plan->rootfs.rootfs;
+      creating.annotations = spec->annotations;
+      return send_to_seccomp_listener(*plan->process.seccomp, listener, pid,
+                                      state_json(creating, ContainerStatus::creating, "", false));
+    };
+  }
   if (log::enabled(log::Level::debug))
     log::debug(cat("container ", opts.id, ": cgroup ", c->cgroup.path(), ", clone flags ", hex(static_cast<uint32_t>(plan->ns.clone_flags)),
                    plan->ns.intermediate ? ", through an intermediate process" : ""));

@@ -13,6 +13,7 @@
 #include "runtime/container_internal.hpp"
 #include "runtime/exec_child.hpp"
 #include "runtime/linux_names.hpp"
+#include "runtime/seccomp.hpp"
 #include "runtime/sync_protocol.hpp"
 #include "runtime/supervise.hpp"
 
@@ -126,6 +127,12 @@ Result<int> exec_container(const ExecOptions& o) {
     return make_error("cannot use console socket if berth-runtime will not detach or allocate tty");
   auto plan = make_process_plan(*proc, *spec->linux_);
   if (!plan) return std::move(plan).error();
+  // Processes started by exec are held to the container's seccomp profile.
+  if (spec->linux_->seccomp) {
+    auto program = compile_seccomp(*spec->linux_->seccomp, seccomp_cache_dir(o.root));
+    if (!program) return std::move(program).error();
+    plan->seccomp = std::move(*program);
+  }
 
   // The container's namespaces, reached through its init. The pidfd is
   // checked against the start time, and checked again after the namespace
@@ -189,8 +196,17 @@ Result<int> exec_container(const ExecOptions& o) {
   child_end.reset();
   ns_fds.clear();
 
-  auto ready = sync_expect(parent_end.get(), SyncType::ready);
-  if (!ready) return std::move(ready).error();
+  for (;;) {
+    auto msg = sync_recv(parent_end.get());
+    if (!msg) return std::move(msg).error();
+    if (msg->type == SyncType::ready) break;
+    if (msg->type == SyncType::error) return Error(msg->err_no, std::string(msg->message()));
+    if (msg->type != SyncType::seccomp_fd) return make_error("unexpected sync message from exec process");
+    UniqueFd listener(msg->passed_fd);
+    if (!listener) return make_error("seccomp listener fd missing");
+    BERTH_TRY(send_to_seccomp_listener(*plan->seccomp, listener.get(), pid,
+                                       state_json(st, ContainerStatus::running, "", false)));
+  }
   auto stat = read_proc_stat(pid);
   if (!stat) return make_error("exec process ", pid, " exited during set-up");
   auto pidfd = open_pidfd(pid, stat->start_time);

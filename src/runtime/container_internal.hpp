@@ -43,6 +43,9 @@ enum class StartMode { exec_fifo, sync_socket };
 Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions& opts, StartMode mode,
                                                              bool own_console);
 
+/// Where compiled seccomp programs are cached: <root>/.seccomp.
+inline std::string seccomp_cache_dir(const std::string& root) { return root + "/.seccomp"; }
+
 /// Connects to a --pidfd-socket and sends `pidfd` (one SCM_RIGHTS message).
 Status send_pidfd(const std::string& socket_path, int pidfd);
 

@@ -44,7 +44,13 @@ Status exec_sequence(const ExecContext& ctx) {
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   BERTH_TRY(prepare_fds(ctx.preserve_fds));
+  // Without no_new_privs the kernel wants CAP_SYS_ADMIN to install a
+  // filter, so it goes in before the capabilities are dropped; with it, as
+  // late as possible so the filter constrains as little of the set-up.
+  const auto& filter = p.seccomp;
+  if (filter && !p.no_new_privs) BERTH_TRY(load_seccomp(*filter, ctx.sync_fd));
   BERTH_TRY(apply_credentials(p));
+  if (filter && p.no_new_privs) BERTH_TRY(load_seccomp(*filter, ctx.sync_fd));
   // A detached exec outlives the runtime.
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   BERTH_TRY(sync_send(ctx.sync_fd, SyncType::ready));

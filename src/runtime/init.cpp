@@ -131,7 +131,13 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   BERTH_TRY(prepare_fds(ctx.preserve_fds));
+  // Without no_new_privs the kernel wants CAP_SYS_ADMIN to install a
+  // filter, so it goes in before the capabilities are dropped; with it, as
+  // late as possible so the filter constrains as little of the set-up.
+  const auto& filter = plan.process.seccomp;
+  if (filter && !plan.process.no_new_privs) BERTH_TRY(load_seccomp(*filter, ctx.sync_fd));
   BERTH_TRY(apply_credentials(plan.process));
+  if (filter && plan.process.no_new_privs) BERTH_TRY(load_seccomp(*filter, ctx.sync_fd));
   // From here the container must outlive the runtime (create returns).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   BERTH_TRY(sync_send(ctx.sync_fd, SyncType::ready));

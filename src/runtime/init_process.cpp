@@ -19,6 +19,8 @@
 #include "common/strings.hpp"
 #include "common/unix_socket.hpp"
 #include "runtime/linux_names.hpp"
+#include "runtime/seccomp.hpp"
+#include "runtime/sync_protocol.hpp"
 
 namespace berth::runtime {
 
@@ -38,6 +40,14 @@ Status become_namespace_root() {
   if (::syscall(SYS_setresuid, 0, 0, 0) < 0) return sys_error("setuid to root of the user namespace");
   if (::syscall(SYS_setgroups, 0, nullptr) < 0 && errno != EPERM) return sys_error("drop supplementary groups");
   return {};
+}
+
+Status load_seccomp(const SeccompProgram& program, int sync_fd) {
+  auto listener = install_seccomp(program);
+  if (!listener) return std::move(listener).error();
+  if (*listener < 0) return {};
+  UniqueFd owned(*listener);
+  return sync_send_fd(sync_fd, SyncType::seccomp_fd, owned.get());
 }
 
 Status set_oom_score_adj(int value) {

@@ -21,6 +21,11 @@ void close_fds_except(std::vector<int> keep, int preserve_fds);
 /// overflow id, or fail with EOVERFLOW. Become the namespace's root.
 Status become_namespace_root();
 
+/// Installs a seccomp program; a notify listener fd goes to the runtime over
+/// `sync_fd` (SECCOMP_FD) and is then closed here, so the container's process
+/// can never answer its own notifications.
+Status load_seccomp(const SeccompProgram& program, int sync_fd);
+
 /// Writes /proc/self/oom_score_adj.
 Status set_oom_score_adj(int value);
 

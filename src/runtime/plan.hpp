@@ -14,6 +14,7 @@
 
 #include "common/error.hpp"
 #include "runtime/sched.hpp"
+#include "runtime/seccomp.hpp"
 #include "runtime/spec.hpp"
 
 namespace berth::runtime {
@@ -89,6 +90,7 @@ struct ProcessPlan {
   std::optional<int> io_priority;
   std::optional<cpu_set_t> affinity_initial;  // set on the runtime before clone
   std::optional<cpu_set_t> affinity_final;    // set by the init just before exec
+  std::optional<SeccompProgram> seccomp;       // compiled by the runtime (compile_seccomp)
 };
 
 struct NamespaceJoin {

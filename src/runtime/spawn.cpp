@@ -143,6 +143,12 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
         init.pid = msg->pid;
         continue;
       }
+      case SyncType::seccomp_fd: {
+        UniqueFd listener(msg->passed_fd);
+        if (!listener || !opts.on_seccomp_fd) return make_error("unexpected seccomp listener fd from container init");
+        BERTH_TRY(opts.on_seccomp_fd(listener.get(), init.pid));
+        continue;
+      }
       case SyncType::ready:
         break;
       case SyncType::error:

@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <functional>
 
 #include "cgroups/cgroup.hpp"
 #include "common/error.hpp"
@@ -24,6 +25,8 @@ struct SpawnOptions {
   int preserve_fds = 0;
   int log_fd = -1;
   log::Format log_format = log::Format::text;
+  /// Called with a seccomp notify listener fd the init sends (SECCOMP_FD).
+  std::function<Status(int listener_fd, pid_t pid)> on_seccomp_fd;
 };
 
 struct InitProcess {

@@ -7,6 +7,7 @@
 #include "runtime/linux_names.hpp"
 #include "runtime/mount_options.hpp"
 #include "runtime/sched.hpp"
+#include "runtime/seccomp.hpp"
 #include "runtime/spec.hpp"
 
 namespace berth::runtime {
@@ -214,6 +215,7 @@ Status check_linux(const Spec& s, const Linux& l) {
         return make_error(f, ": major and minor must be device numbers, or -1 or absent for any");
     }
   }
+  if (l.seccomp) BERTH_TRY(validate_seccomp(*l.seccomp));
   if (l.personality_domain && *l.personality_domain != "LINUX" && *l.personality_domain != "LINUX32")
     return make_error("linux.personality.domain: unknown domain ", quote(*l.personality_domain),
                       " (expected LINUX or LINUX32)");
@@ -238,7 +240,6 @@ Status check_supported(const Spec& s) {
   }
   if (s.linux_) {
     const Linux& l = *s.linux_;
-    if (l.seccomp) return make_error("not supported: linux.seccomp");
     if (l.has_intel_rdt) return make_error("not supported: linux.intelRdt");
     if (l.has_memory_policy) return make_error("not supported: linux.memoryPolicy");
     if (l.has_net_devices) return make_error("not supported: linux.netDevices");

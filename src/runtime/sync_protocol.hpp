@@ -17,6 +17,8 @@
 //                                       <--------- READY   (or ERROR{errno, text} at any step)
 //   write pid file and state.json
 //   create: exit; `start` later opens exec.fifo --> init opens the fifo, writes one byte, execs
+//   [seccomp notify] SECCOMP_FD(listener) <-------  (just before READY)
+//   forward it to listenerPath with the state
 //   run:    START -------------------------------> execve(); the socket closes on exec (EOF),
 //                                       <--------- or ERROR if execve failed
 //
@@ -39,6 +41,7 @@ enum class SyncType : uint32_t {
   ready,
   start,
   error,
+  seccomp_fd,  // carries the seccomp notify listener fd (SCM_RIGHTS) to the runtime
 };
 
 struct SyncMsg {
@@ -47,12 +50,16 @@ struct SyncMsg {
   int32_t pid = 0;
   uint32_t len = 0;
   char text[4080] = {};
+  int passed_fd = -1;  // an fd that came with the message (owned by the receiver); not sent
+
 
   std::string_view message() const { return {text, len}; }
 };
 
 /// Sends one message; `text` is truncated to fit.
 Status sync_send(int fd, SyncType type, int32_t pid = 0, int32_t err_no = 0, std::string_view text = {});
+/// Sends a message with `fd` attached (SCM_RIGHTS).
+Status sync_send_fd(int sock, SyncType type, int fd);
 /// Sends an Error as an ERROR message.
 Status sync_send_error(int fd, const Error& err);
 /// Receives one message. EOF is an error with code EPIPE.
