@@ -9,6 +9,7 @@
 #include "common/time.hpp"
 #include "common/unix_socket.hpp"
 #include "runtime/container_internal.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/spec.hpp"
@@ -165,17 +166,28 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   sopts.preserve_fds = opts.preserve_fds;
   sopts.log_fd = opts.log_fd;
   sopts.log_format = opts.log_format;
+  // The state that hooks and seccomp agents see; the init's pid is filled in when known.
+  auto state_for = [&](pid_t pid, ContainerStatus status) {
+    ContainerState s;
+    s.oci_version = spec->oci_version;
+    s.id = opts.id;
+    s.pid = pid;
+    s.bundle = opts.bundle;
+    s.rootfs = plan->rootfs.rootfs;
+    s.annotations = spec->annotations;
+    return state_json(s, status, "", false);
+  };
   if (plan->process.seccomp && plan->process.seccomp->notify) {
     sopts.on_seccomp_fd = [&](int listener, pid_t pid) {
-      ContainerState creating;
-      creating.oci_version = spec->oci_version;
-      creating.id = opts.id;
-      creating.pid = pid;
-      creating.bundle = opts.bundle;
-      creating.rootfs = plan->rootfs.rootfs;
-      creating.annotations = spec->annotations;
-      return send_to_seccomp_listener(*plan->process.seccomp, listener, pid,
-                                      state_json(creating, ContainerStatus::creating, "", false));
+      return send_to_seccomp_listener(*plan->process.seccomp, listener, pid, state_for(pid, ContainerStatus::creating));
+    };
+  }
+  if (plan->runtime_hooks || !plan->create_container_hooks.empty() || !plan->start_container_hooks.empty()) {
+    sopts.on_hooks = [&](pid_t pid) -> Result<std::string> {
+      std::string creating = state_for(pid, ContainerStatus::creating);
+      BERTH_TRY(run_hooks(spec->hooks.prestart, "prestart", creating));
+      BERTH_TRY(run_hooks(spec->hooks.create_runtime, "createRuntime", creating));
+      return creating + '\0' + state_for(pid, ContainerStatus::created);
     };
   }
   if (log::enabled(log::Level::debug))
@@ -213,12 +225,29 @@ Status create_container(const CreateOptions& opts) {
   return {};
 }
 
+std::optional<Spec> saved_spec(const StateDir& dir) {
+  auto text = read_file_at(dir.fd(), kSavedConfig);
+  if (!text) return std::nullopt;
+  auto spec = parse_spec(*text);
+  if (!spec) return std::nullopt;
+  return std::move(*spec);
+}
+
+void run_poststart_hooks(const Spec& spec, const ContainerState& st) {
+  if (spec.hooks.poststart.empty()) return;
+  run_hooks_warn(spec.hooks.poststart, "poststart", state_json(st, ContainerStatus::running, "", false));
+}
+
 Status destroy_container(StateDir& dir, const ContainerState& st) {
+  auto spec = saved_spec(dir);
   if (!st.cgroup_path.empty()) {
     auto cg = cgroups::Cgroup::at(st.cgroup_mount, st.cgroup_path);
     BERTH_TRY(cg.destroy());
   }
-  return dir.remove();
+  BERTH_TRY(dir.remove());
+  if (spec && !spec->hooks.poststop.empty())
+    run_hooks_warn(spec->hooks.poststop, "poststop", state_json(st, ContainerStatus::stopped, "", false));
+  return {};
 }
 
 }  // namespace berth::runtime

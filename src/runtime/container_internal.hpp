@@ -6,6 +6,7 @@
 
 #include "cgroups/cgroup.hpp"
 #include "runtime/container.hpp"
+#include "runtime/spec.hpp"
 #include "runtime/spawn.hpp"
 #include "runtime/state.hpp"
 
@@ -52,8 +53,15 @@ Status send_pidfd(const std::string& socket_path, int pidfd);
 /// Writes the pid file atomically, as runc does (no trailing newline).
 Status write_pid_file(const std::string& path, pid_t pid);
 
+/// The container's config as saved at create (nullopt if unreadable: hooks
+/// of such a container are skipped rather than blocking its removal).
+std::optional<Spec> saved_spec(const StateDir& dir);
+
+/// Runs poststart hooks (failures only warn, per the runtime-spec).
+void run_poststart_hooks(const Spec& spec, const ContainerState& st);
+
 /// Removes a stopped container: what is left in its cgroup is killed, the
-/// cgroup and the state directory are removed.
+/// cgroup and the state directory are removed, then the poststop hooks run.
 Status destroy_container(StateDir& dir, const ContainerState& st);
 
 }  // namespace berth::runtime

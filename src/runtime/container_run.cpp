@@ -19,6 +19,7 @@ Result<int> run_container(const RunOptions& opts) {
   if (!opts.pid_file.empty()) BERTH_TRY(write_pid_file(opts.pid_file, c.init.pid));
   BERTH_TRY_CTX(c.state_dir.save(c.state), "save container state");
   BERTH_TRY(start_init(c.init));
+  if (auto spec = saved_spec(c.state_dir)) run_poststart_hooks(*spec, c.state);
   pid_t pid = c.init.pid;
   UniqueFd pidfd = std::move(c.init.pidfd);
   UniqueFd console_peer = std::move(c.console_peer);

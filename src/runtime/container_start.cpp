@@ -38,6 +38,7 @@ Status start_container(const std::string& root, const std::string& id) {
     if (fds[1].revents & POLLIN) return make_error("cannot start a container that has stopped");
   }
   if (::unlinkat(dir->fd(), "exec.fifo", 0) < 0) return sys_error("remove exec fifo");
+  if (auto spec = saved_spec(*dir)) run_poststart_hooks(*spec, *st);
   return {};
 }
 

@@ -15,6 +15,7 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/time.hpp"
+#include "runtime/hooks.hpp"
 #include "runtime/init_process.hpp"
 #include "runtime/kernel.hpp"
 #include "runtime/rootfs.hpp"
@@ -111,6 +112,18 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   if (plan.domainname && k.setdomainname(plan.domainname->data(), plan.domainname->size()) < 0)
     return sys_error("set domainname ", quote(*plan.domainname));
   BERTH_TRY_CTX(prepare_rootfs(k, plan.rootfs, plan.process.cwd), "set up rootfs");
+  // Hooks: the runtime runs its own (prestart, createRuntime) now, in its
+  // namespaces, and sends back the state the init's hooks read on stdin.
+  std::string creating_state, created_state;
+  if (plan.runtime_hooks || !plan.create_container_hooks.empty() || !plan.start_container_hooks.empty()) {
+    BERTH_TRY(sync_send(ctx.sync_fd, SyncType::hooks));
+    auto states = sync_expect(ctx.sync_fd, SyncType::hooks_done);
+    if (!states) return std::move(states).error();
+    auto nul = states->text.find('\0');
+    creating_state = states->text.substr(0, nul);
+    if (nul != std::string::npos) created_state = states->text.substr(nul + 1);
+  }
+  BERTH_TRY(run_hooks(plan.create_container_hooks, "createContainer", creating_state));
   BERTH_TRY(enter_rootfs(k, plan.rootfs));
   BERTH_TRY(apply_sysctls(plan.rootfs));
   if (plan.process.terminal) BERTH_TRY_CTX(setup_console(plan.process, ctx.console_fd, plan.rootfs.console), "set up console");
@@ -143,6 +156,7 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   BERTH_TRY(sync_send(ctx.sync_fd, SyncType::ready));
   *after_ready = true;
   BERTH_TRY(wait_for_start(ctx));
+  BERTH_TRY(run_hooks(plan.start_container_hooks, "startContainer", created_state));
   if (plan.process.affinity_final) BERTH_TRY(apply_cpu_affinity(*plan.process.affinity_final, "final"));
   ::execve(exe->c_str(), argv.data(), envp.data());
   return sys_error("exec ", quote(*exe));

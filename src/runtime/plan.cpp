@@ -235,6 +235,9 @@ Result<InitPlan> make_plan(const Spec& spec, const std::string& bundle, const Pl
   plan.domainname = spec.domainname;
   // A keyring of its own keeps the container out of the caller's session keys.
   if (!opts.no_new_keyring) plan.session_keyring = "_ses." + opts.id;
+  plan.runtime_hooks = !spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty();
+  plan.create_container_hooks = spec.hooks.create_container;
+  plan.start_container_hooks = spec.hooks.start_container;
   return plan;
 }
 

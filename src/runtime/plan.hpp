@@ -122,6 +122,9 @@ struct InitPlan {
   std::string hostname;
   std::optional<std::string> domainname;
   std::string session_keyring;  // join a new session keyring of this name; empty: keep the caller's
+  bool runtime_hooks = false;    // prestart/createRuntime: the runtime runs them when the init asks
+  std::vector<Hook> create_container_hooks;  // run by the init before pivot_root
+  std::vector<Hook> start_container_hooks;   // run by the init just before exec
 };
 
 struct PlanOptions {

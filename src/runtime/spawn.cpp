@@ -149,6 +149,13 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
         BERTH_TRY(opts.on_seccomp_fd(listener.get(), init.pid));
         continue;
       }
+      case SyncType::hooks: {
+        if (!opts.on_hooks) return make_error("unexpected hooks request from container init");
+        auto text = opts.on_hooks(init.pid);
+        if (!text) return std::move(text).error();
+        BERTH_TRY(sync_send(parent_end.get(), SyncType::hooks_done, 0, 0, *text));
+        continue;
+      }
       case SyncType::ready:
         break;
       case SyncType::error:

@@ -27,6 +27,9 @@ struct SpawnOptions {
   log::Format log_format = log::Format::text;
   /// Called with a seccomp notify listener fd the init sends (SECCOMP_FD).
   std::function<Status(int listener_fd, pid_t pid)> on_seccomp_fd;
+  /// Called when the init reaches its hooks (HOOKS): runs the runtime's
+  /// hooks and returns the text for HOOKS_DONE.
+  std::function<Result<std::string>(pid_t pid)> on_hooks;
 };
 
 struct InitProcess {

@@ -222,17 +222,29 @@ Status check_linux(const Spec& s, const Linux& l) {
   return {};
 }
 
+Status check_hooks(const Hooks& h) {
+  const std::pair<const char*, const std::vector<Hook>*> lists[] = {
+      {"prestart", &h.prestart},   {"createRuntime", &h.create_runtime}, {"createContainer", &h.create_container},
+      {"startContainer", &h.start_container}, {"poststart", &h.poststart}, {"poststop", &h.poststop},
+  };
+  for (auto& [name, list] : lists)
+    for (size_t i = 0; i < list->size(); ++i) {
+      const Hook& hook = (*list)[i];
+      std::string f = cat("hooks.", name, "[", i, "]");
+      if (hook.path.empty()) return make_error(f, ".path: required");
+      if (!is_abs(hook.path)) return make_error(f, ".path: must be an absolute path, got ", quote(hook.path));
+      if (hook.timeout && *hook.timeout <= 0) return make_error(f, ".timeout: must be greater than zero");
+      for (size_t k = 0; k < hook.env.size(); ++k)
+        if (hook.env[k].find('=') == std::string::npos)
+          return make_error(f, ".env[", k, "]: expected NAME=value, got ", quote(hook.env[k]));
+    }
+  return {};
+}
+
 // Valid configs that ask for something berth does not do yet: refuse them
 // by name rather than run a container that lacks what was asked for.
 Status check_supported(const Spec& s) {
   if (!s.other_platforms.empty()) return make_error("not supported: ", s.other_platforms.front(), " (berth runs Linux containers)");
-  const Hooks& h = s.hooks;
-  const std::pair<const char*, const std::vector<Hook>*> hooks[] = {
-      {"prestart", &h.prestart},   {"createRuntime", &h.create_runtime}, {"createContainer", &h.create_container},
-      {"startContainer", &h.start_container}, {"poststart", &h.poststart}, {"poststop", &h.poststop},
-  };
-  for (auto& [name, list] : hooks)
-    if (!list->empty()) return make_error("not supported: hooks.", name);
   if (s.process) {
     const Process& p = *s.process;
     if (!p.apparmor_profile.empty()) return make_error("not supported: process.apparmorProfile (AppArmor is not enabled on this host)");
@@ -260,6 +272,7 @@ Status validate_spec(const Spec& s) {
   BERTH_TRY(check_process(*s.process));
   BERTH_TRY(check_mounts(s.mounts));
   BERTH_TRY(check_linux(s, *s.linux_));
+  BERTH_TRY(check_hooks(s.hooks));
   return check_supported(s);
 }
 

@@ -42,21 +42,32 @@ enum class SyncType : uint32_t {
   start,
   error,
   seccomp_fd,  // carries the seccomp notify listener fd (SCM_RIGHTS) to the runtime
+  hooks,       // the init is set up up to pivot_root: run prestart and createRuntime hooks
+  hooks_done,  // text: the state JSON for the init's own hooks
 };
+
+/// The fixed part of a message; up to kSyncMaxText bytes of text follow in
+/// the same packet.
+struct SyncHeader {
+  SyncType type{};
+  int32_t err_no = 0;
+  int32_t pid = 0;
+  uint32_t len = 0;
+};
+
+inline constexpr size_t kSyncMaxText = 256 * 1024;
 
 struct SyncMsg {
   SyncType type{};
   int32_t err_no = 0;
   int32_t pid = 0;
-  uint32_t len = 0;
-  char text[4080] = {};
-  int passed_fd = -1;  // an fd that came with the message (owned by the receiver); not sent
+  std::string text;
+  int passed_fd = -1;  // an fd that came with the message (owned by the receiver)
 
-
-  std::string_view message() const { return {text, len}; }
+  std::string_view message() const { return text; }
 };
 
-/// Sends one message; `text` is truncated to fit.
+/// Sends one message; `text` is truncated to kSyncMaxText.
 Status sync_send(int fd, SyncType type, int32_t pid = 0, int32_t err_no = 0, std::string_view text = {});
 /// Sends a message with `fd` attached (SCM_RIGHTS).
 Status sync_send_fd(int sock, SyncType type, int fd);

@@ -429,24 +429,10 @@ TEST_CASE("validate_spec: valid features berth does not implement are refused by
        "not supported: windows (berth runs Linux containers)"},
       {"solaris section", [](json& j) { j["solaris"] = json::object(); },
        "not supported: solaris (berth runs Linux containers)"},
-      {"prestart hook", [](json& j) { j["hooks"] = {{"prestart", {{{"path", "/bin/true"}}}}}; },
-       "not supported: hooks.prestart"},
-      {"createRuntime hook", [](json& j) { j["hooks"] = {{"createRuntime", {{{"path", "/bin/true"}}}}}; },
-       "not supported: hooks.createRuntime"},
-      {"createContainer hook", [](json& j) { j["hooks"] = {{"createContainer", {{{"path", "/bin/true"}}}}}; },
-       "not supported: hooks.createContainer"},
-      {"startContainer hook", [](json& j) { j["hooks"] = {{"startContainer", {{{"path", "/bin/true"}}}}}; },
-       "not supported: hooks.startContainer"},
-      {"poststart hook", [](json& j) { j["hooks"] = {{"poststart", {{{"path", "/bin/true"}}}}}; },
-       "not supported: hooks.poststart"},
-      {"poststop hook", [](json& j) { j["hooks"] = {{"poststop", {{{"path", "/bin/true"}}}}}; },
-       "not supported: hooks.poststop"},
       {"apparmor profile", [](json& j) { j["process"]["apparmorProfile"] = "docker-default"; },
        "not supported: process.apparmorProfile (AppArmor is not enabled on this host)"},
       {"selinux label", [](json& j) { j["process"]["selinuxLabel"] = "system_u:system_r:svirt_lxc_net_t:s0"; },
        "not supported: process.selinuxLabel (SELinux is not enabled on this host)"},
-      {"seccomp", [](json& j) { j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"}}; },
-       "not supported: linux.seccomp"},
       {"intelRdt", [](json& j) { j["linux"]["intelRdt"] = {{"closID", "c1"}}; }, "not supported: linux.intelRdt"},
       {"memoryPolicy", [](json& j) { j["linux"]["memoryPolicy"] = {{"mode", "MPOL_BIND"}}; },
        "not supported: linux.memoryPolicy"},
@@ -454,6 +440,25 @@ TEST_CASE("validate_spec: valid features berth does not implement are refused by
        "not supported: linux.netDevices"},
       {"mountLabel", [](json& j) { j["linux"]["mountLabel"] = "system_u:object_r:svirt_sandbox_file_t:s0"; },
        "not supported: linux.mountLabel (SELinux is not enabled on this host)"},
+  };
+  run_cases(std::begin(cases), std::end(cases));
+}
+
+TEST_CASE("validate_spec: hooks are checked field by field") {
+  const InvalidCase cases[] = {
+      {"relative path", [](json& j) { j["hooks"] = {{"prestart", {{{"path", "bin/hook"}}}}}; },
+       "hooks.prestart[0].path: must be an absolute path, got \"bin/hook\""},
+      {"missing path", [](json& j) { j["hooks"] = {{"poststop", {{{"args", {"x"}}}}}}; },
+       "hooks.poststop[0].path: required"},
+      {"zero timeout", [](json& j) {
+         j["hooks"] = {{"createRuntime", {{{"path", "/bin/true"}}, {{"path", "/bin/true"}, {"timeout", 0}}}}};
+       }, "hooks.createRuntime[1].timeout: must be greater than zero"},
+      {"bad env", [](json& j) { j["hooks"] = {{"startContainer", {{{"path", "/bin/true"}, {"env", {"NOVALUE"}}}}}}; },
+       "hooks.startContainer[0].env[0]: expected NAME=value, got \"NOVALUE\""},
+      {"seccomp action", [](json& j) {
+         j["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                                  {"syscalls", {{{"names", {"mkdir"}}, {"action", "SCMP_ACT_SOMETIMES"}}}}};
+       }, "linux.seccomp.syscalls[0].action: unknown action \"SCMP_ACT_SOMETIMES\""},
   };
   run_cases(std::begin(cases), std::end(cases));
 }
