@@ -77,28 +77,6 @@ std::string resolve_cgroup_path(const std::string& cgroups_path, const std::stri
   return clean_path(own + inner);
 }
 
-std::string controller_for(const std::string& group) {
-  if (group == "blockIO") return "io";
-  if (group == "hugepageLimits") return "hugetlb";
-  return group;
-}
-
-Status check_controllers(const std::string& mountpoint, const std::vector<std::string>& groups) {
-  if (groups.empty()) return {};
-  auto text = read_file(mountpoint + "/cgroup.controllers");
-  if (!text) return std::move(text).error().wrap("read cgroup controllers");
-  auto available = split(std::string(trim(*text)), ' ');
-  for (const auto& g : groups) {
-    if (g == "network")
-      return make_error("linux.resources.network: net_cls and net_prio do not exist in cgroup v2");
-    if (g == "unified") continue;  // keys name their own controllers; checked when applied
-    std::string ctl = controller_for(g);
-    if (std::find(available.begin(), available.end(), ctl) == available.end())
-      return make_error("linux.resources.", g, ": cgroup v2 controller ", quote(ctl), " is not available on this host");
-  }
-  return {};
-}
-
 Result<Cgroup> Cgroup::create(const std::string& mountpoint, const std::string& rel_path) {
   Cgroup cg = at(mountpoint, rel_path);
   std::vector<std::string> created;

@@ -28,13 +28,6 @@ Result<std::string> own_cgroup();
 /// ".." can never climb above the hierarchy's root.
 std::string resolve_cgroup_path(const std::string& cgroups_path, const std::string& id, const std::string& own);
 
-/// The cgroup v2 controller a runtime-spec resource group needs ("blockIO" -> "io").
-std::string controller_for(const std::string& resource_group);
-
-/// Fails with `cgroup v2 controller "memory" is not available on this host`
-/// for the first requested group whose controller the hierarchy lacks.
-Status check_controllers(const std::string& mountpoint, const std::vector<std::string>& resource_groups);
-
 /// One container's cgroup directory.
 class Cgroup {
  public:

@@ -11,6 +11,7 @@
 #include "runtime/container_internal.hpp"
 #include "runtime/hooks.hpp"
 #include "runtime/plan.hpp"
+#include "runtime/resources.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/spec.hpp"
 
@@ -113,11 +114,10 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
 
   auto mountpoint = cgroups::unified_mountpoint();
   if (!mountpoint) return std::move(mountpoint).error();
+  cgroups::Resources limits;
   if (spec->linux_->resources) {
-    const auto& requested = spec->linux_->resources->requested;
-    BERTH_TRY(cgroups::check_controllers(*mountpoint, requested));
-    if (!requested.empty())
-      return make_error("not supported: linux.resources.", requested.front(), " (cgroup limits are not applied yet)");
+    limits = to_cgroup_resources(*spec->linux_->resources);
+    BERTH_TRY(check_resources_available(*mountpoint, *spec->linux_->resources, limits));
   }
   auto own = cgroups::own_cgroup();
   if (!own) return std::move(own).error();
@@ -144,6 +144,11 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
   auto cgroup_fd = c->cgroup.open_dir();
   if (!cgroup_fd) return std::move(cgroup_fd).error();
   BERTH_TRY(cgroups::attach_device_filter(cgroup_fd->get(), device_rules(*spec)));
+  // Limits are in place before the init exists, so it never runs unlimited.
+  if (auto needed = cgroups::controllers_needed(limits); !needed.empty()) {
+    BERTH_TRY(cgroups::enable_controllers(*mountpoint, c->cgroup.path(), needed));
+    BERTH_TRY_CTX(cgroups::apply(cgroup_fd->get(), limits), "apply cgroup limits");
+  }
 
   auto console = open_console(opts, proc.terminal && own_console, &c->console_peer);
   if (!console) return std::move(console).error();

@@ -6,6 +6,7 @@
 #include "common/strings.hpp"
 #include "runtime/linux_names.hpp"
 #include "runtime/mount_options.hpp"
+#include "runtime/resources.hpp"
 #include "runtime/sched.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/spec.hpp"
@@ -216,6 +217,7 @@ Status check_linux(const Spec& s, const Linux& l) {
     }
   }
   if (l.seccomp) BERTH_TRY(validate_seccomp(*l.seccomp));
+  if (l.resources) BERTH_TRY(cgroups::validate(to_cgroup_resources(*l.resources)));
   if (l.personality_domain && *l.personality_domain != "LINUX" && *l.personality_domain != "LINUX32")
     return make_error("linux.personality.domain: unknown domain ", quote(*l.personality_domain),
                       " (expected LINUX or LINUX32)");

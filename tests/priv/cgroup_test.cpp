@@ -187,3 +187,47 @@ TEST_CASE("apply with nothing requested writes nothing to a real cgroup") {
   CHECK(cg::controllers_needed(r).empty());
   CHECK(cg::apply(cgroup.fd.get(), r).ok());
 }
+
+// ---------------------------------------------------------------------------
+// Limits through berth-runtime on this host: a controller the v2 hierarchy
+// lacks is a clear error that leaves nothing behind; where it exists (the
+// test guest), the limit lands in the container's cgroup.
+
+using namespace berth::test;
+
+namespace {
+
+bool v2_has(const std::string& controller) {
+  for (const auto& c : berth::split(std::string(berth::trim(slurp(cgroup_mount() + "/cgroup.controllers"))), ' '))
+    if (c == controller) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a pids limit needs the pids controller: an error naming it, or pids.max in the container's cgroup") {
+  Bundle b;
+  b.config["linux"]["resources"]["pids"] = {{"limit", 64}};
+  b.sh("cat /sys/fs/cgroup/pids.max");
+  auto r = b.run_container();
+  if (!v2_has("pids")) {
+    CHECK(r.status == 1);
+    CHECK(contains(r.err, "linux.resources.pids: cgroup v2 controller \"pids\" is not available on this host"));
+    CHECK(count_entries(b.root()) == 0);
+  } else {
+    REQUIRE_MESSAGE(r.status == 0, r.err);
+    CHECK(r.out == "64\n");
+  }
+}
+
+TEST_CASE("the values callers send for \"no limit\" need no controller") {
+  Bundle b;
+  // podman --pids-limit -1 sends limit 0; ctr --cpu-shares 0; a memory limit of 0.
+  b.config["linux"]["resources"]["pids"] = {{"limit", 0}};
+  b.config["linux"]["resources"]["cpu"] = {{"shares", 0}};
+  b.config["linux"]["resources"]["memory"] = {{"limit", 0}};
+  b.sh("echo ran");
+  auto r = b.run_container();
+  REQUIRE_MESSAGE(r.status == 0, r.err);
+  CHECK(r.out == "ran\n");
+}

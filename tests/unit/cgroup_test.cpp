@@ -2,6 +2,7 @@
 // controller checks against a fixture cgroup.controllers file, and the
 // create/destroy bookkeeping in a plain temporary directory.
 #include "cgroups/cgroup.hpp"
+#include "runtime/resources.hpp"
 
 #include <doctest/doctest.h>
 #include <sys/stat.h>
@@ -28,10 +29,29 @@ struct FakeHierarchy {
   }
 };
 
-std::string check(const std::string& controllers, const std::vector<std::string>& groups) {
+// A spec resources object asking for one value in each named group.
+berth::runtime::Resources asking(const std::vector<std::string>& groups) {
+  berth::runtime::Resources r;
+  for (const auto& g : groups) {
+    if (g == "memory") r.memory = berth::runtime::MemoryResources{.limit = 1 << 20};
+    if (g == "cpu") r.cpu = berth::runtime::CpuResources{.shares = 512};
+    if (g == "pids") r.pids_limit = 100;
+    if (g == "blockIO") r.block_io = berth::runtime::BlockIoResources{.weight = 500};
+    if (g == "hugepageLimits") r.hugepage_limits.push_back({"2MB", 1 << 21});
+    if (g == "network") r.has_network = true;
+    if (g == "unified") r.unified["cgroup.max.depth"] = "5";
+  }
+  return r;
+}
+
+std::string check_resources(const std::string& controllers, const berth::runtime::Resources& r) {
   FakeHierarchy h(controllers);
-  auto st = berth::cgroups::check_controllers(h.dir.path(), groups);
+  auto st = berth::runtime::check_resources_available(h.dir.path(), r, berth::runtime::to_cgroup_resources(r));
   return st.ok() ? "" : st.error().message();
+}
+
+std::string check(const std::string& controllers, const std::vector<std::string>& groups) {
+  return check_resources(controllers, asking(groups));
 }
 
 bool is_dir(const std::string& p) {
@@ -81,15 +101,6 @@ TEST_CASE("a relative cgroup path never starts with ..") {
 
 // --- controllers --------------------------------------------------------
 
-TEST_CASE("controller_for maps resource groups to v2 controllers") {
-  CHECK(berth::cgroups::controller_for("blockIO") == "io");
-  CHECK(berth::cgroups::controller_for("hugepageLimits") == "hugetlb");
-  CHECK(berth::cgroups::controller_for("memory") == "memory");
-  CHECK(berth::cgroups::controller_for("cpu") == "cpu");
-  CHECK(berth::cgroups::controller_for("pids") == "pids");
-  CHECK(berth::cgroups::controller_for("rdma") == "rdma");
-}
-
 TEST_CASE("check_controllers fails for a controller the hierarchy lacks") {
   CHECK(check("hugetlb\n", {"memory"}) ==
         "linux.resources.memory: cgroup v2 controller \"memory\" is not available on this host");
@@ -119,26 +130,51 @@ TEST_CASE("check_controllers rejects network: there is no v2 controller for it")
         "linux.resources.network: net_cls and net_prio do not exist in cgroup v2");
 }
 
-TEST_CASE("check_controllers reports the first missing group") {
+TEST_CASE("check_controllers reports the first missing group in the order of the spec's resources") {
   CHECK(check("hugetlb\n", {"hugepageLimits", "pids", "memory"}) ==
+        "linux.resources.memory: cgroup v2 controller \"memory\" is not available on this host");
+  CHECK(check("hugetlb memory\n", {"hugepageLimits", "pids", "memory"}) ==
         "linux.resources.pids: cgroup v2 controller \"pids\" is not available on this host");
 }
 
-TEST_CASE("check_controllers leaves unified keys to the time they are applied") {
+TEST_CASE("check_controllers: unified keys of the core cgroup files need no controller") {
   CHECK(check("\n", {"unified"}).empty());
+}
+
+TEST_CASE("check_controllers: a unified key names its own controller and field") {
+  berth::runtime::Resources r;
+  r.unified["memory.high"] = "1G";
+  CHECK(check_resources("cpu\n", r) ==
+        "linux.resources.unified[\"memory.high\"]: cgroup v2 controller \"memory\" is not available on this host");
+}
+
+TEST_CASE("check_controllers: values runc reads as unset need no controller (callers' \"no limit\")") {
+  berth::runtime::Resources r;
+  r.pids_limit = 0;                                                // podman --pids-limit -1
+  r.cpu = berth::runtime::CpuResources{.shares = 0, .quota = 0};   // ctr --cpu-shares 0
+  r.memory = berth::runtime::MemoryResources{.limit = 0};
+  r.block_io = berth::runtime::BlockIoResources{.weight = 0};
+  CHECK(check_resources("hugetlb\n", r).empty());
+  auto c = berth::runtime::to_cgroup_resources(r);
+  CHECK_FALSE(c.pids_limit.has_value());
+  CHECK_FALSE(c.cpu.has_value());
+  CHECK_FALSE(c.memory.has_value());
+  CHECK_FALSE(c.io.has_value());
 }
 
 TEST_CASE("check_controllers with nothing requested does not read the hierarchy") {
   TempDir empty;  // no cgroup.controllers
-  CHECK(berth::cgroups::check_controllers(empty.path(), {}).ok());
+  berth::runtime::Resources none;
+  CHECK(berth::runtime::check_resources_available(empty.path(), none, berth::runtime::to_cgroup_resources(none)).ok());
 }
 
 TEST_CASE("check_controllers fails clearly when cgroup.controllers cannot be read") {
   TempDir empty;
-  auto st = berth::cgroups::check_controllers(empty.path(), {"memory"});
+  auto r = asking({"memory"});
+  auto st = berth::runtime::check_resources_available(empty.path(), r, berth::runtime::to_cgroup_resources(r));
   REQUIRE_FALSE(st.ok());
   CHECK(st.error().code() == ENOENT);
-  CHECK(st.error().message().rfind("read cgroup controllers: ", 0) == 0);
+  CHECK(st.error().message().rfind("linux.resources.memory: read cgroup v2 controllers: ", 0) == 0);
 }
 
 // --- Cgroup create / destroy --------------------------------------------
