@@ -106,6 +106,43 @@ std::vector<bpf_insn> compile_device_filter(const std::vector<DeviceRule>& rules
   return prog;
 }
 
+namespace {
+
+Result<std::vector<uint32_t>> attached_programs(int cgroup_fd) {
+  std::vector<uint32_t> ids(64);
+  bpf_attr q{};
+  q.query.target_fd = static_cast<uint32_t>(cgroup_fd);
+  q.query.attach_type = BPF_CGROUP_DEVICE;
+  q.query.prog_ids = reinterpret_cast<uint64_t>(ids.data());
+  q.query.prog_cnt = static_cast<uint32_t>(ids.size());
+  if (::syscall(SYS_bpf, BPF_PROG_QUERY, &q, sizeof q) < 0) return sys_error("query device cgroup programs");
+  ids.resize(q.query.prog_cnt);
+  return ids;
+}
+
+}  // namespace
+
+Status replace_device_filter(int cgroup_fd, const std::vector<DeviceRule>& rules) {
+  auto old = attached_programs(cgroup_fd);
+  if (!old) return std::move(old).error();
+  BERTH_TRY(attach_device_filter(cgroup_fd, rules));
+  for (uint32_t id : *old) {
+    bpf_attr get{};
+    get.prog_id = id;
+    UniqueFd prog(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_GET_FD_BY_ID, &get, sizeof get)));
+    if (!prog) {
+      if (errno == ENOENT) continue;  // already gone
+      return sys_error("open device cgroup program ", id);
+    }
+    bpf_attr detach{};
+    detach.target_fd = static_cast<uint32_t>(cgroup_fd);
+    detach.attach_bpf_fd = static_cast<uint32_t>(prog.get());
+    detach.attach_type = BPF_CGROUP_DEVICE;
+    if (::syscall(SYS_bpf, BPF_PROG_DETACH, &detach, sizeof detach) < 0) return sys_error("detach device cgroup program ", id);
+  }
+  return {};
+}
+
 Status attach_device_filter(int cgroup_fd, const std::vector<DeviceRule>& rules) {
   auto prog = compile_device_filter(rules);
   static const char kLicense[] = "Apache-2.0";

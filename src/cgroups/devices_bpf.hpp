@@ -38,4 +38,9 @@ std::vector<bpf_insn> compile_device_filter(const std::vector<DeviceRule>& rules
 /// The cgroup keeps it alive; the program fd is closed on return.
 Status attach_device_filter(int cgroup_fd, const std::vector<DeviceRule>& rules);
 
+/// For `update`: attaches a program for the new rules, then detaches the
+/// programs that were attached before (between the two steps both apply,
+/// so access is never wider than either rule set allows).
+Status replace_device_filter(int cgroup_fd, const std::vector<DeviceRule>& rules);
+
 }  // namespace berth::cgroups

@@ -247,6 +247,9 @@ Json memory_json(const MemoryStats& m) {
     for (const auto& [k, v] : m.stat) raw[k] = v;
     j["raw"] = raw;
   }
+  // memory.events has no place in runc's shape; berth adds it, because an
+  // OOM kill is the one memory event a user most needs to see.
+  if (m.oom || m.oom_kill) j["events"] = {{"oom", m.oom}, {"oom_kill", m.oom_kill}};
   return j;
 }
 

@@ -70,7 +70,9 @@ Result<Stats> read_stats(int cgroup_dirfd);
 /// {"type":"stats","id":ID,"data":{"cpu":..,"cpuset":..,"memory":..,"pids":..,
 /// "blkio":..,"hugetlb":..,"intel_rdt":{},"network_interfaces":null}}, with
 /// runc's field names, its omitted zero fields, CPU times in nanoseconds and
-/// cgroup v1-style memory+swap totals. Empty only if memory runs out.
+/// cgroup v1-style memory+swap totals, and (berth's addition) memory.events'
+/// oom and oom_kill counts under memory.events when not zero. Empty only if
+/// memory runs out.
 std::string stats_json(const std::string& id, const Stats& stats);
 
 }  // namespace berth::cgroups

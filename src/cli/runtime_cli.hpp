@@ -70,6 +70,12 @@ int cmd_state(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_list(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_kill(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& args);
+int cmd_pause(const GlobalOptions& g, const std::vector<std::string>& args);
+int cmd_resume(const GlobalOptions& g, const std::vector<std::string>& args);
+int cmd_ps(const GlobalOptions& g, const std::vector<std::string>& args);
+int cmd_events(const GlobalOptions& g, const std::vector<std::string>& args);
+int cmd_update(const GlobalOptions& g, const std::vector<std::string>& args);
+int cmd_features(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_delete(const GlobalOptions& g, const std::vector<std::string>& args);
 int cmd_spec(const GlobalOptions& g, const std::vector<std::string>& args);
 

@@ -62,12 +62,21 @@ const std::vector<CommandEntry>& runtime_commands() {
         "Deletes a stopped or created container: its cgroup and state. With --force a running\n"
         "   container is killed first, and a container that does not exist is not an error."},
        cmd_delete},
+      {{"events", "<container-id>", "display container events such as OOM notifications and resource usage",
+        "Prints resource usage of the container's cgroup as JSON (runc's shape), every --interval,\n"
+        "   and {\"type\":\"oom\"} when the OOM killer strikes, until the container stops;\n"
+        "   with --stats, one report."},
+       cmd_events},
       {{"exec", "<container-id> [command [args...]]", "execute a new process inside the container",
         "Runs a new process in a running container's namespaces and cgroup. By default it is the\n"
         "   container's own process (env, cwd, user, capabilities, rlimits) with the given command;\n"
         "   --process gives a whole runtime-spec process instead. Exits with the process's status,\n"
         "   or returns at once with --detach. Flags end at the container id."},
        cmd_exec},
+      {{"features", "", "show the enabled features",
+        "Prints the runtime-spec features document: the OCI versions, hooks, mount options,\n"
+        "   namespaces, capabilities, cgroup and seccomp support of this build."},
+       cmd_features},
       {{"kill", "<container-id> [signal]", "send a signal to the container's init process (default: SIGTERM)",
         "The signal is a number or a name, with or without SIG, in any case (9, KILL, sigkill).\n"
         "   With --all it goes to every process in the container's cgroup."},
@@ -76,6 +85,17 @@ const std::vector<CommandEntry>& runtime_commands() {
         "Lists the containers under --root as a table (ID, PID, STATUS, BUNDLE, CREATED, OWNER),\n"
         "   as JSON, or as ids only."},
        cmd_list},
+      {{"pause", "<container-id>", "suspend all processes of the container",
+        "Freezes every process of the container (cgroup.freeze) and returns once the kernel\n"
+        "   reports the cgroup frozen."},
+       cmd_pause},
+      {{"ps", "<container-id> [ps options]", "display the processes running in the container",
+        "Lists the container's processes: with --format json, their host pids as a JSON array;\n"
+        "   otherwise the lines of ps(1) (default options: -ef) that belong to the container."},
+       cmd_ps},
+      {{"resume", "<container-id>", "resume all processes that were paused",
+        "Thaws a paused container."},
+       cmd_resume},
       {{"run", "<container-id>", "create and run a container",
         "Creates and starts a container in one step. In the foreground it forwards signals and\n"
         "   the terminal, deletes the container when it exits (unless --keep) and exits with the\n"
@@ -91,6 +111,10 @@ const std::vector<CommandEntry>& runtime_commands() {
       {{"state", "<container-id>", "output the state of a container",
         "Prints the runtime-spec state of a container as JSON."},
        cmd_state},
+      {{"update", "<container-id>", "update the resource limits of a container",
+        "Merges new limits (--resources FILE with a linux.resources object, or the flags) into\n"
+        "   the container's config and writes them into its cgroup."},
+       cmd_update},
   };
   return commands;
 }

@@ -3,6 +3,7 @@
 // (`container not running`, `does not exist`, `container with id exists`).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,38 @@ struct ExecOptions {
 /// the process says otherwise. Detached, returns 0 once the process runs;
 /// otherwise returns its exit status.
 Result<int> exec_container(const ExecOptions& opts);
+
+/// `pause`: freezes every process of the container (cgroup.freeze) and
+/// returns once the kernel reports the cgroup frozen.
+Status pause_container(const std::string& root, const std::string& id);
+/// `resume`: thaws a paused container.
+Status resume_container(const std::string& root, const std::string& id);
+
+/// `ps`: host pids of every process in the container's cgroup.
+Result<std::vector<pid_t>> container_pids(const std::string& root, const std::string& id);
+
+/// `events --stats`: one runc-style stats object.
+Result<std::string> container_stats(const std::string& root, const std::string& id);
+/// `events`: a stats object every `interval_ms` and an {"type":"oom"} object
+/// whenever the OOM killer strikes, each passed to `emit`, until the
+/// container stops.
+Status container_events(const std::string& root, const std::string& id, int interval_ms,
+                        const std::function<void(const std::string&)>& emit);
+
+struct UpdateRequest {
+  std::string resources_json;  // --resources: a runtime-spec linux.resources object, merged in
+  // Individual flags, as JSON values set at linux.resources paths
+  // ({"memory", "limit"} -> 67108864).
+  std::vector<std::pair<std::vector<std::string>, std::string>> fields;
+};
+
+/// `update`: merges new resource values into the container's config, checks
+/// them, and writes them into its cgroup (devices: a new filter replaces the
+/// old one). The saved config keeps the merged values for the next update.
+Status update_container(const std::string& root, const std::string& id, const UpdateRequest& req);
+
+/// `features`: the runtime-spec features document, true to what berth does.
+std::string features_json();
 
 /// `run`: create and start in one process. Detached, returns 0 once the
 /// process runs; otherwise forwards signals (and the terminal), waits, deletes

@@ -34,7 +34,23 @@ void PreparedContainer::commit() {
 
 namespace {
 
-// The config's rules, then the defaults every container needs (as runc).
+// The socket the pty master goes to: the caller's --console-socket, or with
+// `own` a socketpair whose other end is returned in `peer`.
+Result<UniqueFd> open_console(const CreateOptions& opts, bool own, UniqueFd* peer) {
+  if (own) {
+    int sv[2];
+    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("create console socket");
+    peer->reset(sv[1]);
+    return UniqueFd(sv[0]);
+  }
+  if (opts.console_socket.empty()) return UniqueFd();
+  auto sock = connect_unix(opts.console_socket);
+  if (!sock) return std::move(sock).error().wrap("open console socket");
+  return sock;
+}
+
+}  // namespace
+
 std::vector<cgroups::DeviceRule> device_rules(const Spec& spec) {
   std::vector<cgroups::DeviceRule> rules;
   if (spec.linux_->resources) {
@@ -52,23 +68,6 @@ std::vector<cgroups::DeviceRule> device_rules(const Spec& spec) {
   rules.insert(rules.end(), defaults.begin(), defaults.end());
   return rules;
 }
-
-// The socket the pty master goes to: the caller's --console-socket, or with
-// `own` a socketpair whose other end is returned in `peer`.
-Result<UniqueFd> open_console(const CreateOptions& opts, bool own, UniqueFd* peer) {
-  if (own) {
-    int sv[2];
-    if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("create console socket");
-    peer->reset(sv[1]);
-    return UniqueFd(sv[0]);
-  }
-  if (opts.console_socket.empty()) return UniqueFd();
-  auto sock = connect_unix(opts.console_socket);
-  if (!sock) return std::move(sock).error().wrap("open console socket");
-  return sock;
-}
-
-}  // namespace
 
 Status write_pid_file(const std::string& path, pid_t pid) {
   std::string dir = path.substr(0, path.rfind('/'));

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cgroups/cgroup.hpp"
+#include "cgroups/devices_bpf.hpp"
 #include "runtime/container.hpp"
 #include "runtime/spec.hpp"
 #include "runtime/spawn.hpp"
@@ -43,6 +44,10 @@ enum class StartMode { exec_fifo, sync_socket };
 /// console_peer (foreground `run`).
 Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions& opts, StartMode mode,
                                                              bool own_console);
+
+/// The device cgroup rules of a container: the config's, then the defaults
+/// every container needs (as runc appends them).
+std::vector<cgroups::DeviceRule> device_rules(const Spec& spec);
 
 /// Where compiled seccomp programs are cached: <root>/.seccomp.
 inline std::string seccomp_cache_dir(const std::string& root) { return root + "/.seccomp"; }

@@ -213,6 +213,8 @@ Result<SeccompProgram> compile_seccomp(const Seccomp& s, const std::string& cach
   // TSYNC is meaningless for a single-threaded init and conflicts with a listener.
   p.flags &= ~static_cast<unsigned>(SECCOMP_FILTER_FLAG_TSYNC);
   for (const auto& sc : s.syscalls) p.notify = p.notify || sc.action == "SCMP_ACT_NOTIFY";
+  // WAIT_KILLABLE_RECV only means something (and is only accepted) with a listener.
+  if (!p.notify) p.flags &= ~static_cast<unsigned>(SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV);
   p.listener_path = s.listener_path;
   p.listener_metadata = s.listener_metadata;
 
