@@ -7,7 +7,8 @@ set -eu
 
 pkgs="meson ninja-build g++ pkg-config git
       libseccomp-dev libcap-dev nlohmann-json3-dev libarchive-dev doctest-dev
-      busybox-static bats jq python3 util-linux iproute2 procps"
+      busybox-static bats jq python3 util-linux iproute2 procps
+      runc podman conmon containerd umoci"
 if [ "${1:-}" = "--bench" ]; then
   pkgs="$pkgs runc crun hyperfine time"
 fi
