@@ -12,6 +12,8 @@
 #include "runtime/hooks.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/resources.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/userns.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/spec.hpp"
 
@@ -151,6 +153,19 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
 
   auto console = open_console(opts, proc.terminal && own_console, &c->console_peer);
   if (!console) return std::move(console).error();
+
+  // Idmapped mounts: the detached trees are made here and held open until
+  // the init has attached them (it inherits the fds).
+  std::vector<UniqueFd> idmapped_trees;
+  for (auto& m : plan->rootfs.mounts) {
+    if (m.idmap_uid_map.empty()) continue;
+    auto ns = make_user_namespace(m.idmap_uid_map, m.idmap_gid_map);
+    if (!ns) return std::move(ns).error().wrap(cat("mount ", m.source, " on ", m.destination));
+    auto tree = make_bind_tree(linux_kernel(), m, ns->get());
+    if (!tree) return std::move(tree).error();
+    m.tree_fd = tree->get();
+    idmapped_trees.push_back(std::move(*tree));
+  }
 
   // The init gets its own handle on the state directory: the locked one
   // stays with the runtime.

@@ -65,7 +65,7 @@ std::string features_json() {
   lx["apparmor"] = {{"enabled", false}};
   lx["selinux"] = {{"enabled", false}};
   lx["intelRdt"] = {{"enabled", false}};
-  lx["mountExtensions"] = {{"idmap", {{"enabled", false}}}};
+  lx["mountExtensions"] = {{"idmap", {{"enabled", true}}}};
   f["linux"] = lx;
   const scmp_version* v = seccomp_version();
   f["annotations"] = {

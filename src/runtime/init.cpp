@@ -170,6 +170,7 @@ void run_init(const InitContext& ctx) {
   // directory, the cgroup dirfd, whatever the caller leaked.
   std::vector<int> keep = {ctx.sync_fd, ctx.console_fd, ctx.state_dirfd, ctx.log_fd};
   keep.insert(keep.end(), ctx.join_fds.begin(), ctx.join_fds.end());
+  for (const auto& m : ctx.plan->rootfs.mounts) keep.push_back(m.tree_fd);
   close_fds_except(keep, ctx.preserve_fds);
   try {
     Status st = init_sequence(ctx, &after_ready);

@@ -78,6 +78,7 @@ MountOptions parse_mount_options(const std::vector<std::string>& options) {
     }
     if (opt == "idmap" || opt == "ridmap") {
       out.idmap = true;
+      out.recursive_idmap = out.recursive_idmap || opt == "ridmap";
       continue;
     }
     bool matched = false;
@@ -143,7 +144,8 @@ std::vector<std::string> known_mount_options() {
   for (const auto& f : kFlags) out.emplace_back(f.name);
   for (const auto& p : kPropagation) out.emplace_back(p.name);
   for (const auto& a : kRecursive) out.emplace_back(a.name);
-  for (const char* extra : {"rrelatime", "rnoatime", "rstrictatime", "bind", "rbind", "tmpcopyup"}) out.emplace_back(extra);
+  for (const char* extra : {"rrelatime", "rnoatime", "rstrictatime", "bind", "rbind", "tmpcopyup", "idmap", "ridmap"})
+    out.emplace_back(extra);
   return out;
 }
 

@@ -22,6 +22,7 @@ struct MountOptions {
   bool recursive_bind = false;    // "rbind"
   bool tmpcopyup = false;         // runc extension: copy the lower content into a new tmpfs
   bool idmap = false;             // "idmap" / "ridmap" (1.2)
+  bool recursive_idmap = false;   // "ridmap": the idmap applies to submounts too
 };
 
 /// Parses the options of one mount. Never fails on unknown names: they are

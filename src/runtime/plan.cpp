@@ -30,7 +30,7 @@ std::string id_map_text(const std::vector<IdMapping>& maps) {
   return out;
 }
 
-MountOp plan_mount(const Mount& m, const std::string& bundle) {
+MountOp plan_mount(const Mount& m, const std::string& bundle, const Linux& lx) {
   MountOptions o = parse_mount_options(m.options);
   MountOp op;
   op.destination = clean_path(cat("/", m.destination));
@@ -42,6 +42,12 @@ MountOp plan_mount(const Mount& m, const std::string& bundle) {
   op.attr_clr = o.attr_clr;
   op.data = o.data;
   op.tmpcopyup = o.tmpcopyup;
+  if (o.idmap || !m.uid_mappings.empty()) {
+    // Without mappings of its own, the mount takes the container's (runc).
+    op.idmap_uid_map = id_map_text(m.uid_mappings.empty() ? lx.uid_mappings : m.uid_mappings);
+    op.idmap_gid_map = id_map_text(m.gid_mappings.empty() ? lx.gid_mappings : m.gid_mappings);
+    op.idmap_recursive = o.recursive_idmap;
+  }
   if (o.bind || m.type == "bind") {
     op.kind = MountOp::Kind::bind;
     op.recursive = o.recursive_bind;
@@ -188,7 +194,7 @@ Result<InitPlan> make_plan(const Spec& spec, const std::string& bundle, const Pl
   rf.root_propagation = prop;
   bool dev_bound = false;
   for (const auto& m : spec.mounts) {
-    MountOp op = plan_mount(m, bundle);
+    MountOp op = plan_mount(m, bundle, lx);
     if (op.destination == "/dev" && op.kind == MountOp::Kind::bind) dev_bound = true;
     rf.mounts.push_back(std::move(op));
   }

@@ -33,6 +33,12 @@ struct MountOp {
   std::string data;
   bool recursive = false;    // rbind
   bool tmpcopyup = false;
+  // Idmapped mount: the mappings (uid_map/gid_map text) of the user
+  // namespace the mount is idmapped with; the runtime makes the detached,
+  // idmapped tree before clone and puts its fd in tree_fd.
+  std::string idmap_uid_map, idmap_gid_map;
+  bool idmap_recursive = false;
+  int tree_fd = -1;
 };
 
 struct DeviceNode {

@@ -66,26 +66,23 @@ Status bind_mount(Kernel& k, int rootfd, const MountOp& m, const std::string& so
   if (::stat(source.c_str(), &st) < 0) return sys_error("stat ", source).wrap(describe(m));
   auto dest = ensure_in_root(rootfd, m.destination, S_ISDIR(st.st_mode), S_ISDIR(st.st_mode) ? 0755 : 0644);
   if (!dest) return std::move(dest).error().wrap(describe(m));
-  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m.recursive ? AT_RECURSIVE : 0);
-  UniqueFd tree(k.open_tree(AT_FDCWD, source.c_str(), flags));
-  if (!tree) return sys_error("open_tree ", source).wrap(describe(m));
-  mount_attr attr{};
-  ms_flags_to_attr(m.flags, m.cleared, &attr);
-  if (attr.attr_set || attr.attr_clr) {
-    // A non-recursive bind clones one mount, so AT_RECURSIVE is harmless
-    // there; for rbind it is what users mean by "ro" on the whole tree.
-    if (k.mount_setattr(tree.get(), "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0), &attr) < 0)
-      return sys_error("set mount options ", mount_flags_string(m.flags)).wrap(describe(m));
+  // The runtime made idmapped trees already (see make_bind_tree).
+  UniqueFd made;
+  int tree = m.tree_fd;
+  if (tree < 0) {
+    MountOp here = m;
+    here.source = source;
+    auto t = make_bind_tree(k, here, -1);
+    if (!t) return std::move(t).error();
+    made = std::move(*t);
+    tree = made.get();
   }
-  MountOp rest = m;
-  rest.propagation = 0;
-  BERTH_TRY_CTX(set_attrs(k, tree.get(), rest, false), describe(m));
-  if (k.move_mount(tree.get(), dest->get()) < 0) return sys_error("move_mount").wrap(describe(m));
+  if (k.move_mount(tree, dest->get()) < 0) return sys_error("move_mount").wrap(describe(m));
   if (m.propagation) {
     MountOp prop_only;
     prop_only.destination = m.destination;
     prop_only.propagation = m.propagation;
-    BERTH_TRY_CTX(set_attrs(k, tree.get(), prop_only, false), describe(m));
+    BERTH_TRY_CTX(set_attrs(k, tree, prop_only, false), describe(m));
   }
   return {};
 }
@@ -169,6 +166,33 @@ Status make_devices(Kernel& k, int rootfd, const RootfsPlan& plan) {
 }
 
 }  // namespace
+
+Result<UniqueFd> make_bind_tree(Kernel& k, const MountOp& m, int userns_fd) {
+  unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (m.recursive ? AT_RECURSIVE : 0);
+  UniqueFd tree(k.open_tree(AT_FDCWD, m.source.c_str(), flags));
+  if (!tree) return sys_error("open_tree ", m.source).wrap(describe(m));
+  if (userns_fd >= 0) {
+    // Only a detached tree can be idmapped; it takes the mappings of the
+    // user namespace made for this mount.
+    mount_attr idmap{};
+    idmap.attr_set = MOUNT_ATTR_IDMAP;
+    idmap.userns_fd = static_cast<uint64_t>(userns_fd);
+    if (k.mount_setattr(tree.get(), "", AT_EMPTY_PATH | (m.idmap_recursive ? AT_RECURSIVE : 0), &idmap) < 0)
+      return sys_error("idmap").wrap(describe(m));
+  }
+  mount_attr attr{};
+  ms_flags_to_attr(m.flags, m.cleared, &attr);
+  if (attr.attr_set || attr.attr_clr) {
+    // A non-recursive bind clones one mount, so AT_RECURSIVE is harmless
+    // there; for rbind it is what users mean by "ro" on the whole tree.
+    if (k.mount_setattr(tree.get(), "", AT_EMPTY_PATH | (m.recursive ? AT_RECURSIVE : 0), &attr) < 0)
+      return sys_error("set mount options ", mount_flags_string(m.flags)).wrap(describe(m));
+  }
+  MountOp rest = m;
+  rest.propagation = 0;
+  BERTH_TRY_CTX(set_attrs(k, tree.get(), rest, false), describe(m));
+  return tree;
+}
 
 void ms_flags_to_attr(unsigned long set, unsigned long cleared, mount_attr* attr) {
   const std::pair<unsigned long, uint64_t> simple[] = {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include "common/error.hpp"
+#include "common/unique_fd.hpp"
 #include "runtime/kernel.hpp"
 #include "runtime/plan.hpp"
 
@@ -25,6 +26,13 @@ Status apply_sysctls(const RootfsPlan& plan);
 
 /// Inside the new root: read-only paths, masked paths, read-only "/".
 Status finish_rootfs(Kernel& k, const RootfsPlan& plan);
+
+/// A detached copy (open_tree) of a bind mount's source with its flags set
+/// and, with `userns_fd` >= 0, idmapped with that user namespace's mappings.
+/// The runtime makes idmapped trees itself: setting an idmap needs
+/// privileges over the source filesystem that an init inside a new user
+/// namespace does not have. The init then only attaches the tree.
+Result<UniqueFd> make_bind_tree(Kernel& k, const MountOp& m, int userns_fd);
 
 /// Converts per-mount MS_* flags to MOUNT_ATTR_* for mount_setattr(2).
 void ms_flags_to_attr(unsigned long set, unsigned long cleared, mount_attr* attr);

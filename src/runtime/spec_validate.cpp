@@ -119,8 +119,13 @@ Status check_mounts(const std::vector<Mount>& mounts) {
     if (bind && m.source.empty()) return make_error(f, ".source: required for a bind mount");
     if (opts.tmpcopyup && m.type != "tmpfs") return make_error(f, ".options: tmpcopyup is only valid for tmpfs");
     if (opts.flags & 0x20 /* MS_REMOUNT */) return make_error(f, ".options: remount is not valid in a config");
-    if (!m.uid_mappings.empty() || !m.gid_mappings.empty() || opts.idmap)
-      return make_error("not supported: ", f, ".uidMappings (idmapped mounts)");
+    bool idmapped = !m.uid_mappings.empty() || !m.gid_mappings.empty() || opts.idmap;
+    if (idmapped && !bind) return make_error(f, ".options: idmapped mounts must be bind mounts");
+    if (m.uid_mappings.empty() != m.gid_mappings.empty())
+      return make_error(f, m.uid_mappings.empty() ? ".uidMappings" : ".gidMappings",
+                        ": required with ", m.uid_mappings.empty() ? "gidMappings" : "uidMappings");
+    BERTH_TRY(check_mappings(m.uid_mappings, f + ".uidMappings"));
+    BERTH_TRY(check_mappings(m.gid_mappings, f + ".gidMappings"));
     if (m.type == "cgroup" && bind) return make_error(f, ".options: a cgroup mount cannot be a bind mount");
   }
   return {};
@@ -273,6 +278,10 @@ Status validate_spec(const Spec& s) {
   if (!s.process) return make_error("process: required");
   BERTH_TRY(check_process(*s.process));
   BERTH_TRY(check_mounts(s.mounts));
+  for (size_t i = 0; i < s.mounts.size(); ++i)
+    if (parse_mount_options(s.mounts[i].options).idmap && s.mounts[i].uid_mappings.empty() &&
+        s.linux_->uid_mappings.empty())
+      return make_error("mounts[", i, "].options: idmap without its own uidMappings needs linux.uidMappings");
   BERTH_TRY(check_linux(s, *s.linux_));
   BERTH_TRY(check_hooks(s.hooks));
   return check_supported(s);

@@ -236,7 +236,10 @@ TEST_CASE("validate_spec: mounts") {
        "mounts[0].options: remount is not valid in a config"},
       {"idmap option",
        [](json& j) { add_mount(j, {{"destination", "/data"}, {"source", "/srv"}, {"options", {"rbind", "idmap"}}}); },
-       "not supported: mounts[7].uidMappings (idmapped mounts)"},
+       "mounts[7].options: idmap without its own uidMappings needs linux.uidMappings"},
+      {"idmap on tmpfs",
+       [](json& j) { add_mount(j, {{"destination", "/t"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"idmap"}}}); },
+       "mounts[7].options: idmapped mounts must be bind mounts"},
       {"mount uidMappings",
        [](json& j) {
          add_mount(j, {{"destination", "/data"},
@@ -244,7 +247,16 @@ TEST_CASE("validate_spec: mounts") {
                        {"source", "/srv"},
                        {"uidMappings", json::array({mapping(0, 1000, 1)})}});
        },
-       "not supported: mounts[7].uidMappings (idmapped mounts)"},
+       "mounts[7].gidMappings: required with uidMappings"},
+      {"mount mappings of size 0",
+       [](json& j) {
+         add_mount(j, {{"destination", "/data"},
+                       {"type", "bind"},
+                       {"source", "/srv"},
+                       {"uidMappings", json::array({mapping(0, 1000, 0)})},
+                       {"gidMappings", json::array({mapping(0, 1000, 1)})}});
+       },
+       "mounts[7].uidMappings[0].size: must be greater than 0"},
       {"cgroup bind mount", [](json& j) { j["mounts"][6]["options"].push_back("rbind"); },
        "mounts[6].options: a cgroup mount cannot be a bind mount"},
   };
