@@ -30,6 +30,7 @@ int cmd_exec(const GlobalOptions& g, const std::vector<std::string>& args) {
   if (!*pos) return 0;
   if (auto st = expect_args(help, **pos, 1, ~size_t{0}); !st) return fail(st.error());
   o.root = g.root;
+  o.self_argv = g.argv;
   o.id = (**pos)[0];
   o.args.assign((**pos).begin() + 1, (**pos).end());
   if (!o.process_file.empty() && !o.args.empty())

@@ -13,6 +13,7 @@
 namespace berth::cli {
 
 struct GlobalOptions {
+  char* const* argv = nullptr;  // berth-runtime's own argv
   std::string root = "/run/berth";
   std::string log_path;
   std::string log_format = "text";

@@ -184,6 +184,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
 
   GlobalOptions g;
+  g.argv = argv;
   bool show_version = false;
   FlagSet globals;
   globals.add_string("root", 0, &g.root, "DIR", "root directory for container state (default: \"/run/berth\")");

@@ -69,6 +69,9 @@ struct ExecOptions {
   std::string process_label;
   std::string apparmor;
   bool ignore_paused = false;
+  /// The runtime's own argv, to re-execute from a sealed copy when the
+  /// container could otherwise reach the executable (sealed_exec.hpp).
+  char* const* self_argv = nullptr;
 };
 
 /// `exec`: runs a new process in a running container's namespaces and

@@ -13,6 +13,7 @@
 #include "runtime/container_internal.hpp"
 #include "runtime/exec_child.hpp"
 #include "runtime/linux_names.hpp"
+#include "runtime/sealed_exec.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync_protocol.hpp"
 #include "runtime/supervise.hpp"
@@ -118,6 +119,8 @@ Result<int> exec_container(const ExecOptions& o) {
   const ContainerState& st = target->state;
   auto spec = parse_spec(target->config_text);
   if (!spec) return std::move(spec).error().wrap("parse the container's saved config");
+  if (o.self_argv && container_can_reach_runtime(*spec) && !running_from_sealed_copy())
+    return reexec_from_sealed_copy(o.self_argv).error();
   auto proc = exec_process(o, *spec->process);
   if (!proc) return std::move(proc).error();
   bool own_console = proc->terminal && o.console_socket.empty() && !o.detach;

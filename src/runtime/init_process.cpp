@@ -194,6 +194,12 @@ Status apply_credentials(const ProcessPlan& p) {
   if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) < 0) return sys_error("setuid ", p.uid);
   if (chdir_later && ::chdir(p.cwd.c_str()) < 0)
     return sys_error("chdir to cwd (", quote(p.cwd), ") set in config.json failed");
+  // A cwd reached through a magic link (/proc/self/fd/N of an fd the
+  // runtime still holds) would leave the process in the host's filesystem;
+  // the kernel then reports the directory as unreachable from our root.
+  char here[4096];
+  if (!::getcwd(here, sizeof here) || here[0] != '/')
+    return make_error("cwd (", quote(p.cwd), ") is outside the container's root filesystem");
   if (::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return sys_error("clear keepcaps");
   if (p.caps) {
     BERTH_TRY(capset_all(*p.caps));
