@@ -2,6 +2,7 @@
 
 #include "cli/runtime_cli.hpp"
 #include "common/fs.hpp"
+#include "common/trace.hpp"
 #include "runtime/container.hpp"
 
 namespace berth::cli {
@@ -76,6 +77,7 @@ int cmd_create(const GlobalOptions& g, const std::vector<std::string>& args) {
   auto opts = make_options(g, f, id);
   if (!opts) return fail(std::move(opts).error().wrap(cat("create container ", id)));
   if (auto st = runtime::create_container(*opts); !st) return fail(std::move(st).error().wrap(cat("create container ", id)));
+  trace::flush(id, "create");
   return 0;
 }
 
@@ -101,6 +103,7 @@ int cmd_run(const GlobalOptions& g, const std::vector<std::string>& args) {
   opts->no_subreaper = no_subreaper;
   auto code = runtime::run_container(*opts);
   if (!code) return fail(std::move(code).error().wrap(cat("run container ", id)));
+  trace::flush(id, "run");
   return *code;
 }
 

@@ -8,6 +8,7 @@
 
 #include "cli/runtime_cli.hpp"
 #include "common/fs.hpp"
+#include "common/trace.hpp"
 #include "common/strings.hpp"
 #include "runtime/spec_default.hpp"
 #include "version.hpp"
@@ -180,6 +181,7 @@ int main(int argc, char** argv) {
   using namespace berth;
   using namespace berth::cli;
   ensure_stdio();
+  trace::init_from_env();
   log::set_program("berth-runtime");
   std::vector<std::string> args(argv + 1, argv + argc);
 

@@ -5,6 +5,7 @@
 
 #include "cgroups/devices_bpf.hpp"
 #include "common/fs.hpp"
+#include "common/trace.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "common/unix_socket.hpp"
@@ -83,6 +84,7 @@ Status write_pid_file(const std::string& path, pid_t pid) {
 Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions& opts, StartMode mode,
                                                              bool own_console) {
   BERTH_TRY(validate_id(opts.id));
+  trace::Phase parse("parse");
   std::string config_text;
   auto spec = load_spec(opts.bundle, &config_text);
   if (!spec) return std::move(spec).error();
@@ -104,7 +106,9 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
     std::erase_if(env, [&](const std::string& v) { return v.compare(0, name.size(), name) == 0; });
     env.push_back(e);
   }
+  parse.end();
   if (spec->linux_->seccomp) {
+    trace::Phase compile("seccomp_compile");
     auto program = compile_seccomp(*spec->linux_->seccomp, seccomp_cache_dir(opts.root));
     if (!program) return std::move(program).error();
     plan->process.seccomp = std::move(*program);
@@ -136,6 +140,7 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
     if (::fchmodat(c->state_dir.fd(), "exec.fifo", 0622, 0) < 0) return sys_error("chmod exec fifo");
   }
 
+  trace::Phase cgroup_phase("cgroup");
   std::string cg_path = cgroups::resolve_cgroup_path(spec->linux_->cgroups_path, opts.id, *own);
   auto cg = cgroups::Cgroup::create(*mountpoint, cg_path);
   if (!cg) return std::move(cg).error();
@@ -151,6 +156,7 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
     BERTH_TRY_CTX(cgroups::apply(cgroup_fd->get(), limits), "apply cgroup limits");
   }
 
+  cgroup_phase.end();
   auto console = open_console(opts, proc.terminal && own_console, &c->console_peer);
   if (!console) return std::move(console).error();
 
@@ -238,6 +244,7 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
 Status create_container(const CreateOptions& opts) {
   auto c = prepare_container(opts, StartMode::exec_fifo, false);
   if (!c) return std::move(c).error();
+  trace::Phase state("state");
   if (!opts.pid_file.empty()) BERTH_TRY(write_pid_file(opts.pid_file, (*c)->init.pid));
   BERTH_TRY_CTX((*c)->state_dir.save((*c)->state), "save container state");
   (*c)->commit();

@@ -1,6 +1,7 @@
 #include <sys/prctl.h>
 
 #include "common/log.hpp"
+#include "common/trace.hpp"
 #include "common/unix_socket.hpp"
 #include "runtime/container_internal.hpp"
 #include "runtime/supervise.hpp"
@@ -17,7 +18,10 @@ Result<int> run_container(const RunOptions& opts) {
   if (!prepared) return std::move(prepared).error();
   auto& c = **prepared;
   if (!opts.pid_file.empty()) BERTH_TRY(write_pid_file(opts.pid_file, c.init.pid));
-  BERTH_TRY_CTX(c.state_dir.save(c.state), "save container state");
+  {
+    trace::Phase state("state");
+    BERTH_TRY_CTX(c.state_dir.save(c.state), "save container state");
+  }
   BERTH_TRY(start_init(c.init));
   if (auto spec = saved_spec(c.state_dir)) run_poststart_hooks(*spec, c.state);
   pid_t pid = c.init.pid;
@@ -35,8 +39,11 @@ Result<int> run_container(const RunOptions& opts) {
     if (!fd) return std::move(fd).error().wrap("receive pty master");
     master = std::move(*fd);
   }
+  trace::Phase wait_exit("wait_exit");
   auto code = supervise(pid, pidfd.get(), master.get());
+  wait_exit.end();
   if (!code) return code;
+  trace::Phase cleanup("delete");
   if (!opts.keep) {
     // Someone may have deleted it meanwhile; that is fine.
     if (auto dir = StateDir::open(opts.root, opts.id)) {

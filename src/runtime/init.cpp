@@ -13,6 +13,7 @@
 #include <algorithm>
 
 #include "common/fs.hpp"
+#include "common/trace.hpp"
 #include "common/strings.hpp"
 #include "common/time.hpp"
 #include "runtime/hooks.hpp"
@@ -93,6 +94,7 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   // First: the init is not dumpable, so its /proc files belong to host root,
   // which it stops being in a new user namespace.
   if (plan.process.oom_score_adj) BERTH_TRY(set_oom_score_adj(*plan.process.oom_score_adj));
+  trace::Phase namespaces("namespaces", "init");
   if (plan.ns.intermediate) {
     // If the runtime dies during set-up, so does the half-made container.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -111,6 +113,7 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
     return sys_error("set hostname ", quote(plan.hostname));
   if (plan.domainname && k.setdomainname(plan.domainname->data(), plan.domainname->size()) < 0)
     return sys_error("set domainname ", quote(*plan.domainname));
+  namespaces.end();
   BERTH_TRY_CTX(prepare_rootfs(k, plan.rootfs, plan.process.cwd), "set up rootfs");
   // Hooks: the runtime runs its own (prestart, createRuntime) now, in its
   // namespaces, and sends back the state the init's hooks read on stdin.
@@ -124,10 +127,16 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
     if (nul != std::string::npos) created_state = states->text.substr(nul + 1);
   }
   BERTH_TRY(run_hooks(plan.create_container_hooks, "createContainer", creating_state));
-  BERTH_TRY(enter_rootfs(k, plan.rootfs));
+  {
+    trace::Phase pivot("pivot_root", "init");
+    BERTH_TRY(enter_rootfs(k, plan.rootfs));
+  }
+  trace::Phase finish("finish_rootfs", "init");
   BERTH_TRY(apply_sysctls(plan.rootfs));
   if (plan.process.terminal) BERTH_TRY_CTX(setup_console(plan.process, ctx.console_fd, plan.rootfs.console), "set up console");
   BERTH_TRY(finish_rootfs(k, plan.rootfs));
+  finish.end();
+  trace::Phase process("process", "init");
   BERTH_TRY(set_rlimits(plan.process.rlimits));
   // Raising a priority needs capabilities the process may be about to drop.
   if (plan.process.sched) BERTH_TRY(apply_sched_attr(*plan.process.sched));
@@ -147,10 +156,13 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   // Without no_new_privs the kernel wants CAP_SYS_ADMIN to install a
   // filter, so it goes in before the capabilities are dropped; with it, as
   // late as possible so the filter constrains as little of the set-up.
+  process.end();
+  trace::Phase credentials("credentials", "init");
   const auto& filter = plan.process.seccomp;
   if (filter && !plan.process.no_new_privs) BERTH_TRY(load_seccomp(*filter, ctx.sync_fd));
   BERTH_TRY(apply_credentials(plan.process));
   if (filter && plan.process.no_new_privs) BERTH_TRY(load_seccomp(*filter, ctx.sync_fd));
+  credentials.end();
   // From here the container must outlive the runtime (create returns).
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   BERTH_TRY(sync_send(ctx.sync_fd, SyncType::ready));

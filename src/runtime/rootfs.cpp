@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
+#include "common/trace.hpp"
 #include "common/path_safety.hpp"
 #include "common/strings.hpp"
 #include "runtime/mount_options.hpp"
@@ -292,6 +293,7 @@ Status prepare_rootfs(Kernel& k, const RootfsPlan& plan, const std::string& cwd)
   auto root = open_file(plan.rootfs, O_PATH | O_DIRECTORY);
   if (!root) return std::move(root).error().wrap("open rootfs");
   int rootfd = root->get();
+  trace::Phase mounts("mounts", "init");
   for (const auto& m : plan.mounts) {
     switch (m.kind) {
       case MountOp::Kind::bind:
@@ -308,6 +310,8 @@ Status prepare_rootfs(Kernel& k, const RootfsPlan& plan, const std::string& cwd)
         break;
     }
   }
+  mounts.end();
+  trace::Phase devices("devices", "init");
   if (plan.setup_dev) BERTH_TRY(make_devices(k, rootfd, plan));
   if (!cwd.empty() && cwd != "/") {
     auto dir = mkdir_all_in_root(rootfd, cwd, 0755);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/fs.hpp"
+#include "common/trace.hpp"
 #include "common/strings.hpp"
 #include "runtime/init.hpp"
 #include "runtime/sched.hpp"
@@ -105,6 +106,7 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
   if (::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return sys_error("make the runtime non-dumpable");
   bool place_by_hand = false;
   ctx.wait_go = (ns.user_new && !ns.intermediate);
+  trace::Phase clone_phase("clone");
   pid_t pid = clone_into(flags, opts.cgroup_fd);
   if (pid < 0 && (flags & CLONE_INTO_CGROUP) && (errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP)) {
     // Kernels without CLONE_INTO_CGROUP: move the init by hand before it goes on.
@@ -118,6 +120,7 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
     parent_end.reset();
     run_init(ctx);
   }
+  clone_phase.end();
   InitProcess init;
   init.child = ChildProcess(pid);
   init.pid = pid;
@@ -128,6 +131,7 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
   if (ns.user_new && !ns.intermediate) BERTH_TRY(write_id_maps(pid, ns));
   if (ctx.wait_go) BERTH_TRY(sync_send(parent_end.get(), SyncType::go));
 
+  trace::Phase wait_ready("wait_ready");
   for (;;) {
     auto msg = sync_recv(parent_end.get());
     if (!msg) return std::move(msg).error();
@@ -176,6 +180,7 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
 }
 
 Status start_init(InitProcess& init) {
+  trace::Phase start("start_exec");
   BERTH_TRY(sync_send(init.sync.get(), SyncType::start));
   auto msg = sync_recv(init.sync.get());
   init.sync.reset();
