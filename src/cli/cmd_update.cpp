@@ -17,14 +17,14 @@ struct NumberFlag {
 
 const NumberFlag kNumbers[] = {
     {"memory", {"memory", "limit"}, true, "memory limit (bytes, or 64M etc.; -1: no limit)"},
-    {"memory-reservation", {"memory", "reservation"}, true, "memory soft limit (bytes)"},
+    {"memory-reservation", {"memory", "reservation"}, true, "memory soft limit (bytes, or 64M etc.)"},
     {"memory-swap", {"memory", "swap"}, true, "memory plus swap limit (bytes; -1: unlimited swap)"},
     {"cpu-shares", {"cpu", "shares"}, false, "CPU shares (relative weight)"},
     {"cpu-share", {"cpu", "shares"}, false, "same as --cpu-shares (runc's spelling)"},
     {"cpu-quota", {"cpu", "quota"}, false, "CPU time allowed per period (microseconds; -1: no limit)"},
     {"cpu-period", {"cpu", "period"}, false, "CPU CFS period (microseconds)"},
-    {"cpu-rt-period", {"cpu", "realtimePeriod"}, false, "CPU realtime period (cgroup v1 only)"},
-    {"cpu-rt-runtime", {"cpu", "realtimeRuntime"}, false, "CPU realtime runtime (cgroup v1 only)"},
+    {"cpu-rt-period", {"cpu", "realtimePeriod"}, false, "CPU realtime period (cgroup v1 only: refused)"},
+    {"cpu-rt-runtime", {"cpu", "realtimeRuntime"}, false, "CPU realtime runtime (cgroup v1 only: refused)"},
     {"pids-limit", {"pids", "limit"}, false, "maximum number of processes (-1: no limit)"},
     {"blkio-weight", {"blockIO", "weight"}, false, "block I/O weight, 10 to 1000"},
 };

@@ -65,11 +65,12 @@ const std::vector<CommandEntry>& runtime_commands() {
        cmd_delete},
       {{"events", "<container-id>", "display container events such as OOM notifications and resource usage",
         "Prints resource usage of the container's cgroup as JSON (runc's shape), every --interval,\n"
-        "   and {\"type\":\"oom\"} when the OOM killer strikes, until the container stops;\n"
+        "   and {\"type\":\"oom\",\"id\":ID} when the OOM killer strikes, until the container stops;\n"
         "   with --stats, one report."},
        cmd_events},
       {{"exec", "<container-id> [command [args...]]", "execute a new process inside the container",
-        "Runs a new process in a running container's namespaces and cgroup. By default it is the\n"
+        "Runs a new process in a created or running container's namespaces and cgroup (a paused\n"
+        "   one with --ignore-paused; the process then waits for resume). By default it is the\n"
         "   container's own process (env, cwd, user, capabilities, rlimits) with the given command;\n"
         "   --process gives a whole runtime-spec process instead. Exits with the process's status,\n"
         "   or returns at once with --detach. Flags end at the container id."},
@@ -141,8 +142,9 @@ Result<std::optional<std::vector<std::string>>> parse_command(FlagSet& flags, co
   auto pos = flags.parse(args, stop_at_positional, &want_help);
   if (!pos) return std::move(pos).error();
   if (want_help) {
-    std::string out = cat("NAME:\n   berth-runtime ", help.name, " - ", help.summary, "\n\nUSAGE:\n   berth-runtime ",
-                          help.name, " [command options] ", help.args, "\n\nDESCRIPTION:\n   ", help.description,
+    std::string usage = cat("berth-runtime ", help.name, " [command options]", *help.args ? " " : "", help.args);
+    std::string out = cat("NAME:\n   berth-runtime ", help.name, " - ", help.summary, "\n\nUSAGE:\n   ", usage,
+                          "\n\nDESCRIPTION:\n   ", help.description,
                           "\n\nOPTIONS:\n", flags.usage());
     std::fputs(out.c_str(), stdout);
     return std::optional<std::vector<std::string>>{};

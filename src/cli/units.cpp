@@ -20,7 +20,8 @@ std::optional<int64_t> parse_go_duration(const std::string& text) {
     if (start == i) return std::nullopt;
     double value = std::strtod(text.substr(start, i - start).c_str(), nullptr);
     size_t unit_start = i;
-    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    // Letters, and the two bytes of UTF-8 "µ".
+    while (i < text.size() && (std::isalpha(static_cast<unsigned char>(text[i])) || (text[i] & 0x80))) ++i;
     std::string unit = text.substr(unit_start, i - unit_start);
     double scale;
     if (unit == "ns") scale = 1e-6;

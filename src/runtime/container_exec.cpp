@@ -13,6 +13,7 @@
 #include "runtime/container_internal.hpp"
 #include "runtime/exec_child.hpp"
 #include "runtime/linux_names.hpp"
+#include "runtime/sched.hpp"
 #include "runtime/sealed_exec.hpp"
 #include "runtime/seccomp.hpp"
 #include "runtime/sync_protocol.hpp"
@@ -32,7 +33,13 @@ Result<Process> exec_process(const ExecOptions& o, const Process& base) {
   if (!o.process_file.empty()) {
     auto text = o.process_file == "-" ? read_fd(0) : read_file(o.process_file);
     if (!text) return std::move(text).error().wrap("read process file");
-    return parse_process_json(*text);
+    auto p = parse_process_json(*text);
+    if (!p) return p;
+    if (!p->apparmor_profile.empty())
+      return make_error("not supported: process.apparmorProfile (AppArmor is not enabled on this host)");
+    if (!p->selinux_label.empty())
+      return make_error("not supported: process.selinuxLabel (SELinux is not enabled on this host)");
+    return p;
   }
   Process p = base;
   p.args = o.args;
@@ -189,6 +196,9 @@ Result<int> exec_container(const ExecOptions& o) {
   // setns(CLONE_NEWPID) only affects children: the clone is born in the
   // container's pid namespace, and its pid here is a host pid.
   if (pid_ns && ::setns(pid_ns.get(), CLONE_NEWPID) < 0) return sys_error("join pid namespace of the container");
+  // execCPUAffinity.initial: where the process runs until it is in the
+  // container's cgroup (it inherits the runtime's affinity at clone).
+  if (plan->affinity_initial) BERTH_TRY(apply_cpu_affinity(*plan->affinity_initial, "initial"));
   pid_t pid = clone_into(CLONE_INTO_CGROUP, cgroup_fd->get());
   if (pid < 0) return sys_error("clone exec process");
   if (pid == 0) {

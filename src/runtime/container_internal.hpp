@@ -49,8 +49,9 @@ Result<std::unique_ptr<PreparedContainer>> prepare_container(const CreateOptions
 /// every container needs (as runc appends them).
 std::vector<cgroups::DeviceRule> device_rules(const Spec& spec);
 
-/// Where compiled seccomp programs are cached: <root>/.seccomp.
-inline std::string seccomp_cache_dir(const std::string& root) { return root + "/.seccomp"; }
+/// Where compiled seccomp programs are cached: <root>/@seccomp ('@' is not
+/// allowed in container ids, so no container can ever collide with it).
+inline std::string seccomp_cache_dir(const std::string& root) { return root + "/@seccomp"; }
 
 /// Connects to a --pidfd-socket and sends `pidfd` (one SCM_RIGHTS message).
 Status send_pidfd(const std::string& socket_path, int pidfd);

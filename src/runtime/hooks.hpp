@@ -23,7 +23,7 @@ namespace berth::runtime {
 Status run_hook(const Hook& hook, const std::string& state_json);
 
 /// Runs hooks in order and stops at the first failure, which names the
-/// phase and the hook: `createRuntime hook #1 (/usr/bin/x): exit status 2: ...`.
+/// phase and the hook (counted from 0): `createRuntime hook #1 (/usr/bin/x): exit status 2: ...`.
 Status run_hooks(const std::vector<Hook>& hooks, const char* phase, const std::string& state_json);
 
 /// Like run_hooks for the phases whose failures only warn (poststart,

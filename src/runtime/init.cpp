@@ -169,7 +169,6 @@ Status init_sequence(const InitContext& ctx, bool* after_ready) {
   *after_ready = true;
   BERTH_TRY(wait_for_start(ctx));
   BERTH_TRY(run_hooks(plan.start_container_hooks, "startContainer", created_state));
-  if (plan.process.affinity_final) BERTH_TRY(apply_cpu_affinity(*plan.process.affinity_final, "final"));
   ::execve(exe->c_str(), argv.data(), envp.data());
   return sys_error("exec ", quote(*exe));
 }

@@ -94,8 +94,10 @@ struct ProcessPlan {
   std::optional<unsigned long> personality;
   std::optional<SchedAttr> sched;
   std::optional<int> io_priority;
-  std::optional<cpu_set_t> affinity_initial;  // set on the runtime before clone
-  std::optional<cpu_set_t> affinity_final;    // set by the init just before exec
+  // execCPUAffinity, which the runtime-spec defines for processes started
+  // by exec only (never the container's init):
+  std::optional<cpu_set_t> affinity_initial;  // set on the runtime before it clones the process
+  std::optional<cpu_set_t> affinity_final;    // set by the process just before execve
   std::optional<SeccompProgram> seccomp;       // compiled by the runtime (compile_seccomp)
 };
 

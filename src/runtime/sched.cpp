@@ -33,7 +33,8 @@ constexpr NamedValue kIoClasses[] = {
     {"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3},
 };
 
-// The kernel's struct sched_attr, version 1 (56 bytes, without util clamps).
+// The kernel's struct sched_attr, version 0 (48 bytes: no utilization clamps,
+// for which the runtime-spec has no values).
 struct KernelSchedAttr {
   uint32_t size;
   uint32_t sched_policy;
@@ -60,6 +61,9 @@ Result<SchedAttr> make_sched_attr(const Scheduler& s) {
     for (const auto& f : kSchedFlags)
       if (f.name == s.flags[i]) flag = &f;
     if (!flag) return make_error("process.scheduler.flags[", i, "]: unknown flag ", quote(s.flags[i]));
+    if (flag->value & 0x60)
+      return make_error("process.scheduler.flags[", i, "]: ", s.flags[i],
+                        " needs clamp values the runtime-spec does not carry");
     a.flags |= flag->value;
   }
   if (s.nice) {

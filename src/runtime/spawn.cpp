@@ -90,8 +90,6 @@ Result<InitProcess> spawn_init(const SpawnOptions& opts) {
     ctx.join_fds.push_back(fd);
   }
   if (ns.time_new) BERTH_TRY(enter_time_namespace(ns));
-  // The init inherits the runtime's affinity until it is in its cgroup.
-  if (plan.process.affinity_initial) BERTH_TRY(apply_cpu_affinity(*plan.process.affinity_initial, "initial"));
 
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return sys_error("create sync socket");

@@ -126,7 +126,7 @@ podman_cleanup() {
   callers_unmount_under "$PODMAN_DIR"
   callers_cgroup_cleanup "$PODMAN_CG_SNAPSHOT" libpod_parent >&2
   # berth caches compiled seccomp programs under its root.
-  [ "$PODMAN_BERTH_ROOT_EXISTED" = 1 ] || rm -rf /run/berth/.seccomp
+  [ "$PODMAN_BERTH_ROOT_EXISTED" = 1 ] || rm -rf /run/berth/@seccomp
   callers_rmdir_if_new /run/berth "$PODMAN_BERTH_ROOT_EXISTED"
   callers_rmdir_if_new /run/runc "$PODMAN_RUNC_ROOT_EXISTED"
   if [ "$PODMAN_VARLIB_EXISTED" = 0 ]; then

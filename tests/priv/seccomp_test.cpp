@@ -72,7 +72,7 @@ TEST_CASE("a default-deny profile with an allow list runs, and unknown names are
   REQUIRE_MESSAGE(r.status == 0, r.err);
   CHECK(r.out == "started\nLinux\n");
   // The compiled program was cached under the runtime's root.
-  CHECK(count_entries(b.root() + "/.seccomp") == 1);
+  CHECK(count_entries(b.root() + "/@seccomp") == 1);
 }
 
 TEST_CASE("processes started by exec are held to the container's profile") {
