@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <functional>
 #include <ctime>
 
 #include "common/fs.hpp"
@@ -179,12 +180,26 @@ Status Cgroup::destroy(bool created_only) {
       sleep_ms(2);
     }
   };
+  // Child cgroups a process of the container made (systemd, a nested
+  // runtime) go first: a cgroup with children cannot be removed.
+  std::function<Status(const std::string&)> remove_tree = [&](const std::string& d) -> Status {
+    if (DIR* dir = ::opendir(d.c_str())) {
+      std::vector<std::string> children;
+      while (dirent* e = ::readdir(dir))
+        if (e->d_type == DT_DIR && e->d_name[0] != '.') children.push_back(d + "/" + e->d_name);
+      ::closedir(dir);
+      for (const auto& c : children) BERTH_TRY(remove_tree(c));
+    }
+    return remove_one(d);
+  };
   if (created_only) {
-    for (auto it = created_.rbegin(); it != created_.rend(); ++it) BERTH_TRY(remove_one(*it));
+    // Below the leaf are only the container's own children; the parents in
+    // created_ hold nothing but the path to it.
+    for (auto it = created_.rbegin(); it != created_.rend(); ++it) BERTH_TRY(remove_tree(*it));
     created_.clear();
     return {};
   }
-  return remove_one(dir_);
+  return remove_tree(dir_);
 }
 
 }  // namespace berth::cgroups

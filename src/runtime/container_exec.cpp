@@ -47,7 +47,8 @@ Result<Process> exec_process(const ExecOptions& o, const Process& base) {
   p.console_size.reset();
   for (const auto& e : o.env) {
     auto eq = e.find('=');
-    std::string name = e.substr(0, eq == std::string::npos ? e.size() : eq + 1);
+    // "NAME=" with its '=', so that FOO never matches FOOBAR.
+    std::string name = eq == std::string::npos ? e + "=" : e.substr(0, eq + 1);
     // A later value replaces an earlier one: getenv() would return the first.
     std::erase_if(p.env, [&](const std::string& v) { return v.compare(0, name.size(), name) == 0; });
     p.env.push_back(e);
@@ -84,9 +85,12 @@ Result<Process> exec_process(const ExecOptions& o, const Process& base) {
   return p;
 }
 
-// What the lock protects is read under it; the exec itself runs without it
-// so that kill, delete and other execs are never blocked by a long process.
+// The container's lock is held from here until the new process has exec'd
+// (not while it runs): execs are set up one at a time, so one that grants
+// CAP_SYS_PTRACE has marked the container before its process exists, and
+// every later exec sees the mark.
 struct Target {
+  StateDir dir;
   ContainerState state;
   std::string config_text;
 };
@@ -107,7 +111,7 @@ Result<Target> load_target(const ExecOptions& o) {
   }
   auto text = read_file_at(dir->fd(), kSavedConfig);
   if (!text) return std::move(text).error().wrap("read the container's saved config");
-  return Target{std::move(*st), std::move(*text)};
+  return Target{std::move(*dir), std::move(*st), std::move(*text)};
 }
 
 }  // namespace
@@ -126,10 +130,17 @@ Result<int> exec_container(const ExecOptions& o) {
   const ContainerState& st = target->state;
   auto spec = parse_spec(target->config_text);
   if (!spec) return std::move(spec).error().wrap("parse the container's saved config");
-  if (o.self_argv && container_can_reach_runtime(*spec) && !running_from_sealed_copy())
-    return reexec_from_sealed_copy(o.self_argv).error();
   auto proc = exec_process(o, *spec->process);
   if (!proc) return std::move(proc).error();
+  // A container process with CAP_SYS_PTRACE (and no user namespace) can
+  // open a non-dumpable runtime's /proc/<pid>/exe: while one may exist, exec
+  // runs from a sealed copy of itself. The mark is made before the process
+  // that gets CAP_SYS_PTRACE exists.
+  bool marked = ::faccessat(target->dir.fd(), kPtraceMarker, F_OK, 0) == 0;
+  bool reachable = ptrace_reaches_runtime(*spec) && (has_ptrace(spec->process->capabilities) || marked);
+  if (o.self_argv && reachable && !running_from_sealed_copy()) return reexec_from_sealed_copy(o.self_argv).error();
+  if (ptrace_reaches_runtime(*spec) && has_ptrace(proc->capabilities) && !marked)
+    BERTH_TRY_CTX(write_file_atomic(target->dir.fd(), kPtraceMarker, "", 0600), "mark the container");
   bool own_console = proc->terminal && o.console_socket.empty() && !o.detach;
   if (proc->terminal && o.console_socket.empty() && o.detach)
     return make_error("cannot allocate tty if berth-runtime will detach without setting console socket");
@@ -233,6 +244,8 @@ Result<int> exec_container(const ExecOptions& o) {
     return make_error("unexpected sync message from exec process");
   }
   if (after.error().code() != EPIPE) return std::move(after).error();
+  // The process has exec'd: other verbs and execs may proceed.
+  { StateDir unlock = std::move(target->dir); }
   if (o.detach) {
     child.release();
     return 0;

@@ -22,12 +22,14 @@ bool running_from_sealed_copy() {
   return seals >= 0 && (seals & F_SEAL_WRITE);
 }
 
-bool container_can_reach_runtime(const Spec& spec) {
+bool ptrace_reaches_runtime(const Spec& spec) {
   for (const auto& ns : spec.linux_->namespaces)
     if (ns.type == "user") return false;
-  if (!spec.process || !spec.process->capabilities) return false;
-  const auto& bounding = spec.process->capabilities->bounding;
-  return std::find(bounding.begin(), bounding.end(), "CAP_SYS_PTRACE") != bounding.end();
+  return true;
+}
+
+bool has_ptrace(const std::optional<Capabilities>& caps) {
+  return caps && std::find(caps->bounding.begin(), caps->bounding.end(), "CAP_SYS_PTRACE") != caps->bounding.end();
 }
 
 Status reexec_from_sealed_copy(char* const argv[]) {

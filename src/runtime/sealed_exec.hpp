@@ -15,9 +15,18 @@ namespace berth::runtime {
 /// True if this process runs from a write-sealed memfd.
 bool running_from_sealed_copy();
 
-/// Whether processes of this container could open a non-dumpable runtime's
-/// /proc/<pid>/exe: CAP_SYS_PTRACE in their bounding set and no user namespace.
-bool container_can_reach_runtime(const Spec& spec);
+/// True if the container has no user namespace: then CAP_SYS_PTRACE in any
+/// of its processes is CAP_SYS_PTRACE over the host's user namespace, which
+/// lets it open a non-dumpable runtime's /proc/<pid>/exe.
+bool ptrace_reaches_runtime(const Spec& spec);
+
+/// True if `caps` (a bounding set) holds CAP_SYS_PTRACE.
+bool has_ptrace(const std::optional<Capabilities>& caps);
+
+/// The marker, in the container's state directory, that some process of the
+/// container was given CAP_SYS_PTRACE by exec: later execs into it use the
+/// sealed copy.
+inline constexpr const char* kPtraceMarker = "ptrace-granted";
 
 /// Copies /proc/self/exe into a memfd, seals it against writes and execs it
 /// with `argv`. Returns only on failure.
