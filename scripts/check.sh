@@ -65,6 +65,7 @@ build build-asan tests/unit-tests -Db_sanitize=address,undefined -Db_lundef=fals
 
 run_doctest unit env UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/tests/unit-tests
 run_doctest priv env BERTH_RUNTIME="$PWD/build/src/berth-runtime" build/tests/priv-tests
+run_doctest vm env BERTH_RUNTIME="$PWD/build/src/berth-runtime" tests/vm/run.sh build/tests/vm/vm-tests
 
 echo "== e2e"
 BERTH_RUNTIME="$PWD/build/src/berth-runtime" bats --tap tests/e2e 2>&1 | tee "$logdir/e2e.log"

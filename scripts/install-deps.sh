@@ -6,9 +6,10 @@
 set -eu
 
 pkgs="meson ninja-build g++ pkg-config git
-      libseccomp-dev libcap-dev nlohmann-json3-dev libarchive-dev doctest-dev
+      libseccomp-dev libcap-dev nlohmann-json3-dev libarchive-dev libssl-dev libcurl4-openssl-dev doctest-dev
       busybox-static bats jq python3 util-linux iproute2 procps
-      runc podman conmon containerd umoci"
+      runc podman conmon containerd umoci skopeo docker-registry
+      qemu-system-x86"  # with busybox-static: the cgroup v2 guest (tests/vm; virtiofsd comes with it)
 if [ "${1:-}" = "--bench" ]; then
   pkgs="$pkgs runc crun hyperfine time"
 fi
