@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # exec, pause, resume, ps, events, update and features with the exact argv
 # shapes their callers send: containerd's shim through go-runc, conmon and
-# podman, CRI-O (see /work/shared/CONTRACT.md section 1).
+# podman, CRI-O.
 
 load helpers
 

@@ -125,7 +125,7 @@ wait_task_status() {
 
 # limit_flags: `ctr run` puts linux.resources.cpu.shares = 1024 into every
 # spec (its --cpu-shares default). That needs the cpu controller, which this
-# host's cgroup v2 hierarchy lacks (HOST.md: hybrid layout), and berth
+# host's cgroup v2 hierarchy lacks (hybrid layout), and berth
 # refuses a limit it cannot enforce; so here the scenarios ask for no shares
 # (--cpu-shares 0), for both runtimes alike. The default is the subject of
 # its own test below.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
 # podman 4.3 (with conmon 2.1) from Debian driving the runtime given with
-# --runtime, with the flags HOST.md records as working here: storage, run
+# --runtime, with the flags that work on these machines: storage, run
 # root and libpod tmp dir of its own under a temporary directory, overlay,
 # cgroupfs manager, events to a file, no network, and rlimits within this
 # machine's hard limits (podman's default rlimits fail with EPERM here).
@@ -50,7 +50,7 @@ setup_file() {
 runtime_supports_json = ["runc", "crun", "$(basename "$BERTH_RUNTIME")"]
 EOF
   # podman's default pids limit (2048) needs the pids controller. This
-  # host's cgroup v2 hierarchy has none (HOST.md: hybrid layout), and berth
+  # host's cgroup v2 hierarchy has none (hybrid layout), and berth
   # refuses a limit it cannot enforce, so the scenarios here run with
   # podman's "no limit" (pids_limit = 0), for both runtimes alike; the
   # default limit is the subject of its own test below. Everything else,
@@ -109,7 +109,7 @@ pod() {
     --cgroup-manager cgroupfs --events-backend file --runtime "$RUNTIME" "$@"
 }
 
-# Flags of every `podman run` here (HOST.md).
+# Flags of every `podman run` here.
 RUN_FLAGS=(--network none --pull never --ulimit nofile=1024:1024 --ulimit nproc=4096:4096)
 
 # podman_cleanup: every container removed, podman's storage unmounted and
