@@ -2,8 +2,10 @@
 # Sets up, builds and runs every test suite, then prints one summary line:
 #   N passed, M failed
 # Suites: unit (no root; built with AddressSanitizer and UBSan), priv (root:
-# real namespaces, mounts and cgroups) and e2e (bats, driving the programs as
-# runc's callers do). Test cases are counted, not binaries.
+# real namespaces, mounts and cgroups), vm (the cgroup v2 suite in a QEMU
+# guest), fuzz (the layer unpacker under libFuzzer, one case) and e2e (bats,
+# driving the programs as runc's callers do). Test cases are counted, not
+# binaries.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -66,6 +68,15 @@ build build-asan tests/unit-tests -Db_sanitize=address,undefined -Db_lundef=fals
 run_doctest unit env UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 build-asan/tests/unit-tests
 run_doctest priv env BERTH_RUNTIME="$PWD/build/src/berth-runtime" build/tests/priv-tests
 run_doctest vm env BERTH_RUNTIME="$PWD/build/src/berth-runtime" tests/vm/run.sh build/tests/vm/vm-tests
+
+# The layer unpacker under libFuzzer for a minute: one case, passed or failed.
+echo "== fuzz"
+scripts/fuzz.sh 60 2>&1 | tee "$logdir/fuzz.log"
+if [ "$(tail -1 "$logdir/fuzz.log" | cut -d' ' -f2)" = pass ]; then
+  passed=$((passed + 1))
+else
+  failed=$((failed + 1))
+fi
 
 echo "== e2e"
 BERTH_RUNTIME="$PWD/build/src/berth-runtime" bats --tap tests/e2e 2>&1 | tee "$logdir/e2e.log"

