@@ -26,6 +26,7 @@
 #include "common/fs.hpp"
 #include "common/strings.hpp"
 #include "common/unix_socket.hpp"
+#include "container_helpers.hpp"
 #include "test_support.hpp"
 
 using namespace berth::test;
@@ -33,34 +34,9 @@ using berth::cat;
 
 namespace {
 
-long now_ms() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
-std::string trim_nl(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 std::string strip_cr(std::string s) {
   std::erase(s, '\r');
   return s;
-}
-
-std::vector<std::string> lines_of(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string line; std::getline(in, line);) out.push_back(line);
-  return out;
-}
-
-std::vector<std::string> words(const std::string& s) {
-  std::vector<std::string> out;
-  std::istringstream in(s);
-  for (std::string w; in >> w;) out.push_back(w);
-  return out;
 }
 
 // "key=value" lines of a process's output.
@@ -87,48 +63,8 @@ std::string unified_cgroup_line(const std::string& text) {
 }
 
 // Waits (up to timeout_ms) for pred() to be true.
-template <typename Pred>
-bool wait_for(Pred pred, int timeout_ms = 10000) {
-  long deadline = now_ms() + timeout_ms;
-  while (!pred()) {
-    if (now_ms() > deadline) return false;
-    ::usleep(20000);
-  }
-  return true;
-}
-
-std::string status_of(const Bundle& b) {
-  auto r = b.runtime({"state", b.id()});
-  if (r.status != 0) return "";
-  try {
-    return json::parse(r.out)["status"].get<std::string>();
-  } catch (...) {
-    return "";
-  }
-}
-
 // Removes the container at the end of a test, whatever happened.
-struct ForceDelete {
-  const Bundle& b;
-  ~ForceDelete() {
-    try {
-      (void)b.runtime({"delete", "--force", b.id()});
-    } catch (...) {
-    }
-  }
-};
-
 // `run -d` of the bundle; returns the init's host pid.
-pid_t start_detached(Bundle& b) {
-  b.write();
-  std::string pid_file = b.path() + "/init.pid";
-  auto r = b.runtime({"run", "-d", "--bundle", b.path(), "--pid-file", pid_file, b.id()});
-  REQUIRE_MESSAGE(r.status == 0, r.err);
-  auto pid = berth::parse_int<pid_t>(trim_nl(slurp(pid_file)));
-  REQUIRE(pid);
-  return *pid;
-}
-
 RunResult exec(const Bundle& b, const std::vector<std::string>& args, const std::string& input = "",
                const std::vector<int>& extra_fds = {}) {
   std::vector<std::string> argv = {"exec"};
@@ -141,15 +77,6 @@ RunResult exec_in(const Bundle& b, const std::vector<std::string>& command) {
   std::vector<std::string> argv = {b.id()};
   argv.insert(argv.end(), command.begin(), command.end());
   return exec(b, argv);
-}
-
-std::string cgroup_dir(const Bundle& b) { return cgroup_mount() + b.config["linux"]["cgroupsPath"].get<std::string>(); }
-
-std::set<pid_t> cgroup_procs(const Bundle& b) {
-  std::set<pid_t> pids;
-  for (const auto& w : words(slurp(cgroup_dir(b) + "/cgroup.procs")))
-    if (auto p = berth::parse_int<pid_t>(w)) pids.insert(*p);
-  return pids;
 }
 
 // A status line of /proc/<pid>/status style text ("CapEff:\t0000...").
