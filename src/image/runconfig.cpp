@@ -160,6 +160,19 @@ Result<std::string> runtime_config(std::string_view base, const ImageConfig& ima
   if (!proc->user.additional_gids.empty()) jp["user"]["additionalGids"] = proc->user.additional_gids;
   spec["root"] = {{"path", rootfs_path}, {"readonly", false}};
   if (!o.hostname.empty()) spec["hostname"] = o.hostname;
+  if (!o.volume_root.empty()) {
+    auto volumes = image.config.volumes;
+    std::sort(volumes.begin(), volumes.end());
+    json& mounts = spec["mounts"];
+    if (!mounts.is_array()) mounts = json::array();
+    for (size_t i = 0; i < volumes.size(); ++i) {
+      const std::string& dest = volumes[i];
+      if (!dest.starts_with('/')) return make_error("image volume \"", dest, "\": not an absolute path");
+      std::string source = cat(o.volume_root, "/", i);
+      BERTH_TRY_CTX(mkdir_all(source, 0755), cat("image volume ", dest));
+      mounts.push_back({{"destination", dest}, {"type", "bind"}, {"source", source}, {"options", {"rbind", "rprivate"}}});
+    }
+  }
   json ann = spec.value("annotations", json::object());
   const RunConfig& rc = image.config;
   for (const auto& [k, v] : rc.labels) ann[k] = v;

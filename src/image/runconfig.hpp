@@ -26,6 +26,11 @@ struct RunOverrides {
   std::string user;
   std::string hostname;
   bool tty = false;
+  /// Anonymous volumes: when set, each of the image's Volumes gets a
+  /// directory of its own below this one, bind-mounted at its path, so that
+  /// the data it holds is not written to the container's rootfs. When
+  /// empty, those paths stay part of the rootfs.
+  std::string volume_root;
 };
 
 struct UserIds {
@@ -50,9 +55,10 @@ struct ImageProcess {
 Result<ImageProcess> image_process(const ImageConfig& image, const RunOverrides& o, int rootfs_fd);
 
 /// `base` (a runtime-spec config.json, as `berth-runtime spec` writes) with
-/// the image's process, `rootfs_path` as root.path, the hostname, and the
-/// image's StopSignal, ExposedPorts and Labels as annotations (as the OCI
-/// image spec's conversion rules say).
+/// the image's process, `rootfs_path` as root.path, the hostname, a bind
+/// mount per image Volume (with `o.volume_root`), and the image's
+/// StopSignal, ExposedPorts and Labels as annotations (as the OCI image
+/// spec's conversion rules say).
 Result<std::string> runtime_config(std::string_view base, const ImageConfig& image, const RunOverrides& o,
                                    int rootfs_fd, const std::string& rootfs_path);
 

@@ -15,15 +15,19 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/fs.hpp"
 #include "image/digest.hpp"
 #include "image/import.hpp"
+#include "image/reference.hpp"
+#include "image/registry.hpp"
 #include "image/runconfig.hpp"
 #include "image/snapshot.hpp"
 #include "image/store.hpp"
 #include "layer_builder.hpp"
+#include "registry.hpp"
 #include "test_support.hpp"
 
 using namespace berth::test;
@@ -259,8 +263,25 @@ TEST_CASE("image: a merged overlay rootfs equals umoci's unpack of the same imag
   TempDir work;
   std::string layout = write_layout(work / "layout", {l1.finish(), l2.finish()});
 
+  // Through a real registry, as a user gets it: pushed by skopeo, pulled by berth.
   DataRoot r;
-  auto img = import_and_resolve(r, layout, "compare");
+  ResolvedImage img;
+  std::unique_ptr<TestRegistry> registry;
+  if (have_registry_tools()) {
+    registry = std::make_unique<TestRegistry>();
+    REQUIRE_MESSAGE(registry->ok(), registry->error());
+    REQUIRE(registry->push(layout, "latest", "compare:v1").status == 0);
+    auto ref = parse_reference(registry->host() + "/compare:v1");
+    REQUIRE(ref.ok());
+    auto pulled = pull(*ref, r.store, r.index);
+    REQUIRE_MESSAGE(pulled.ok(), (pulled.ok() ? "" : pulled.error().message()));
+    auto resolved = resolve_image(r.store, pulled->target, host_platform());
+    REQUIRE(resolved.ok());
+    img = std::move(*resolved);
+  } else {
+    MESSAGE("docker-registry or skopeo missing: the image is imported from its layout instead");
+    img = import_and_resolve(r, layout, "compare");
+  }
   auto chain = r.snaps.prepare(r.store, img);
   REQUIRE_MESSAGE(chain.ok(), (chain.ok() ? "" : chain.error().message()));
   std::string merged = r.mount_rootfs(*chain, "cmp");

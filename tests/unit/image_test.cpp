@@ -488,7 +488,23 @@ TEST_CASE("image: runtime_config fills a base config.json from the image") {
   CHECK(j["annotations"]["org.opencontainers.image.exposedPorts"] == "53/udp,80/tcp");
   CHECK(j["annotations"]["maintainer"] == "berth");
   CHECK(j["linux"].is_object());
+  CHECK_FALSE(j.contains("mounts"));  // no volume root: Volumes stay in the rootfs
   CHECK_FALSE(runtime_config("[", ic, o, fd->get(), "r").ok());
+
+  // Anonymous volumes: a directory each, bind-mounted at the image's paths.
+  ic.config.volumes = {"/var/lib/data", "/cache"};
+  o.volume_root = tmp / "volumes";
+  text = runtime_config(base, ic, o, fd->get(), "/r");
+  REQUIRE(text.ok());
+  j = json::parse(*text);
+  REQUIRE(j["mounts"].size() == 2);
+  CHECK(j["mounts"][0]["destination"] == "/cache");
+  CHECK(j["mounts"][0]["source"] == tmp / "volumes/0");
+  CHECK(j["mounts"][1]["destination"] == "/var/lib/data");
+  CHECK(j["mounts"][1]["type"] == "bind");
+  CHECK(berth::path_exists(tmp / "volumes/1"));
+  ic.config.volumes = {"relative"};
+  CHECK(contains(runtime_config(base, ic, o, fd->get(), "/r").error().message(), "not an absolute path"));
 }
 
 TEST_CASE("image: prune frees what no image reaches, blobs and snapshots alike") {
