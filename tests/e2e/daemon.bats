@@ -1,0 +1,362 @@
+#!/usr/bin/env bats
+# berthd driven by the real docker CLI and by curl: version, info, images,
+# pull from a local registry, tag, rmi, inspect, load; bad requests; the
+# socket's mode, a second daemon on the same socket, shutdown.
+#
+# Every test starts its own berthd on a socket and data root under $WORK;
+# teardown kills only the berthd and registry processes the test started.
+
+bats_require_minimum_version 1.5.0
+
+SRC_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
+: "${BERTH_RUNTIME:=$SRC_ROOT/build/src/berth-runtime}"
+case $BERTH_RUNTIME in /*) ;; *) BERTH_RUNTIME=$PWD/$BERTH_RUNTIME ;; esac
+BERTHD=$(dirname "$BERTH_RUNTIME")/berthd
+BUILTIN=$(dirname "$(dirname "$BERTH_RUNTIME")")/tools/busybox-image
+DOCKER_BIN=${DOCKER_BIN:-/usr/local/bin/docker}
+: "${BERTH_E2E_TIMEOUT:=60}"
+
+setup() {
+  [ "$(id -u)" = 0 ] || skip "needs root (the socket is owned by root)"
+  [ -x "$BERTHD" ] || skip "no berthd at $BERTHD (ninja src/berthd)"
+  [ -d "$BUILTIN" ] || skip "no built-in image at $BUILTIN (ninja tools/busybox-image)"
+  for tool in jq curl python3; do
+    command -v "$tool" >/dev/null || skip "needs $tool"
+  done
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-daemon.XXXXXX")
+  SOCK=$WORK/berthd.sock
+  BERTHD_PID=
+  REGISTRY_PID=
+}
+
+teardown() {
+  [ -n "${WORK:-}" ] || return 0
+  local pid
+  for pid in $BERTHD_PID $REGISTRY_PID; do
+    kill "$pid" 2>/dev/null || true
+  done
+  for pid in $BERTHD_PID $REGISTRY_PID; do
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+
+# Starts berthd on $SOCK (extra arguments are passed on) and waits until it
+# answers _ping.
+start_berthd() {
+  "$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" \
+    --builtin-image "$BUILTIN" "$@" >>"$WORK/berthd.log" 2>&1 &
+  BERTHD_PID=$!
+  local i
+  for i in $(seq 100); do
+    if curl -sf --unix-socket "$SOCK" http://berth/_ping >/dev/null 2>&1; then
+      return 0
+    fi
+    kill -0 "$BERTHD_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "berthd did not come up:" >&2
+  cat "$WORK/berthd.log" >&2
+  return 1
+}
+
+docker() {
+  timeout -k 5 "$BERTH_E2E_TIMEOUT" "$DOCKER_BIN" -H "unix://$SOCK" "$@"
+}
+
+# curl against berthd; prints the body, then the status code on a last line.
+api() {
+  timeout -k 5 "$BERTH_E2E_TIMEOUT" curl -s --unix-socket "$SOCK" -w '\n%{http_code}' "$@"
+}
+
+# Starts Debian's docker-registry on a free 127.0.0.1 port ($REG) and pushes
+# the built-in image to it as app:v1.
+start_registry() {
+  command -v docker-registry >/dev/null || skip "needs docker-registry"
+  command -v skopeo >/dev/null || skip "needs skopeo"
+  local port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  REG=127.0.0.1:$port
+  cat >"$WORK/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+storage:
+  filesystem:
+    rootdirectory: $WORK/registry
+http:
+  addr: $REG
+EOF
+  docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+  REGISTRY_PID=$!
+  local i
+  for i in $(seq 100); do
+    curl -sf "http://$REG/v2/" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  skopeo copy --dest-tls-verify=false "oci:$BUILTIN:latest" "docker://$REG/app:v1" >/dev/null
+}
+
+# The image ID docker should show for the built-in image: its config digest.
+builtin_id() {
+  local manifest
+  manifest=$(jq -r '.manifests[0].digest' "$BUILTIN/index.json")
+  jq -r '.config.digest' "$BUILTIN/blobs/sha256/${manifest#sha256:}"
+}
+
+@test "berthd --help names every option; --version" {
+  run "$BERTHD" --help
+  [ "$status" -eq 0 ]
+  for opt in --host --data-root --exec-root --builtin-image --debug --version --help; do
+    [[ "$output" == *"$opt"* ]]
+  done
+  run "$BERTHD" --version
+  [ "$status" -eq 0 ]
+  [[ "$output" == "berthd version "* ]]
+  run "$BERTHD" --no-such-option
+  [ "$status" -eq 2 ]
+}
+
+@test "docker version and docker info talk to berthd" {
+  start_berthd
+  run docker version
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Server: berth"* ]]
+  [[ "$output" == *"API version:"*"1.43 (minimum version 1.40)"* ]]
+  [[ "$output" == *"API version:"*"1.43 (downgraded from"* ]]
+  run docker version --format '{{.Server.Os}}/{{.Server.APIVersion}}'
+  [ "$output" = "linux/1.43" ]
+
+  run docker info
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Images: 1"* ]]
+  [[ "$output" == *"Storage Driver: overlayfs"* ]]
+  [[ "$output" == *"Docker Root Dir: $WORK/data"* ]]
+  [[ "$output" != *"ERROR"* ]]
+}
+
+@test "_ping answers GET and HEAD with the headers the docker CLI reads" {
+  start_berthd
+  run curl -s -D - --unix-socket "$SOCK" http://berth/_ping
+  [ "$status" -eq 0 ]
+  [[ "$output" == "HTTP/1.1 200 OK"* ]]
+  [[ "$output" == *$'Api-Version: 1.43\r'* ]]
+  [[ "$output" == *$'Ostype: linux\r'* ]]
+  [[ "$output" == *$'Docker-Experimental: false\r'* ]]
+  [[ "$output" == *"Builder-Version: "* ]]
+  [[ "$output" == *$'\r\n\r\nOK' ]]
+  run curl -s -I --unix-socket "$SOCK" http://berth/v1.47/_ping
+  [[ "$output" == "HTTP/1.1 200 OK"* ]]
+  [[ "$output" == *"Api-Version: 1.43"* ]]
+}
+
+@test "docker images lists the built-in busybox:latest; inspect shows its fields" {
+  start_berthd
+  local id
+  id=$(builtin_id)
+  run docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+  [ "$status" -eq 0 ]
+  [ "$output" = "busybox:latest ${id:7:12}" ]
+
+  run docker image inspect busybox
+  [ "$status" -eq 0 ]
+  [ "$(jq -r '.[0].Id' <<<"$output")" = "$id" ]
+  [ "$(jq -r '.[0].RepoTags | join(",")' <<<"$output")" = "busybox:latest" ]
+  [ "$(jq -r '.[0].Os' <<<"$output")" = linux ]
+  [ "$(jq -r '.[0].Architecture' <<<"$output")" = amd64 ]
+  [ "$(jq -r '.[0].RootFS.Type' <<<"$output")" = layers ]
+  [ "$(jq -r '.[0].RootFS.Layers | length' <<<"$output")" -ge 1 ]
+  [ "$(jq -r '.[0].Size' <<<"$output")" -gt 0 ]
+  # The same image by full ID and by an ID prefix.
+  [ "$(docker image inspect --format '{{.Id}}' "$id")" = "$id" ]
+  [ "$(docker image inspect --format '{{.Id}}' "${id:7:12}")" = "$id" ]
+
+  # `docker images NAME` filters by reference.
+  run docker images --format '{{.Repository}}' 'busy*'
+  [ "$output" = busybox ]
+  run docker images -q alpine
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+
+  run docker image inspect no-such-image
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"No such image: no-such-image"* ]]
+}
+
+@test "docker pull from a local registry streams progress; images shows the result" {
+  start_registry
+  # No built-in image, so every layer is downloaded.
+  start_berthd --builtin-image ""
+  run docker pull "$REG/app:v1"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"v1: Pulling from app"* ]]
+  [[ "$output" == *"Pull complete"* ]]
+  [[ "$output" == *"Digest: sha256:"* ]]
+  [[ "$output" == *"Status: Downloaded newer image for $REG/app:v1"* ]]
+  run docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+  [ "$output" = "$REG/app:v1 $(builtin_id | cut -c8-19)" ]
+
+  run docker pull "$REG/app:v1"
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"Status: Image is up to date for $REG/app:v1"* ]]
+
+  # The raw stream, after removing the image (and so its blobs): a
+  # Downloading line with byte counts for a layer.
+  docker rmi "$REG/app:v1"
+  run api -X POST "http://berth/v1.43/images/create?fromImage=$REG/app&tag=v1"
+  [ "${lines[-1]}" = 200 ]
+  [ "$(jq -sr '.[0].status' <<<"${output%$'\n'*}")" = "Pulling from app" ]
+  jq -se 'map(select(.status == "Downloading" and .progressDetail.total > 0 and (.id | length) == 12)) | length > 0' \
+    <<<"${output%$'\n'*}"
+  jq -se 'last | .status | startswith("Status: Downloaded newer image for ")' <<<"${output%$'\n'*}"
+
+  # A missing repository is a 404 before any progress; docker says why.
+  run docker pull "$REG/missing:v1"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"manifest unknown"* ]]
+  run api -X POST "http://berth/images/create?fromImage=$REG/missing&tag=v1"
+  [ "${lines[-1]}" = 404 ]
+}
+
+@test "docker tag and docker rmi: untag, conflicts, delete" {
+  start_berthd
+  local id
+  id=$(builtin_id)
+  run docker tag busybox example/b2:x
+  [ "$status" -eq 0 ]
+  run docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+  [ "$(sort <<<"$output")" = "busybox:latest ${id:7:12}"$'\n'"example/b2:x ${id:7:12}" ]
+
+  # By ID with two names: a conflict unless forced.
+  run docker rmi "${id:7:12}"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"must be forced"* ]]
+  run api -X DELETE "http://berth/v1.43/images/${id:7:12}"
+  [ "${lines[-1]}" = 409 ]
+
+  run docker rmi example/b2:x
+  [ "$status" -eq 0 ]
+  [ "$output" = "Untagged: example/b2:x" ]
+  run docker rmi busybox
+  [ "$status" -eq 0 ]
+  [ "$output" = "Untagged: busybox:latest"$'\n'"Deleted: $id" ]
+  [ -z "$(docker images -q)" ]
+  # The blobs went with the last name.
+  [ -z "$(ls "$WORK/data/blobs/sha256")" ]
+
+  run docker rmi busybox
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"No such image: busybox"* ]]
+  run docker tag busybox other:1
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"No such image"* ]]
+}
+
+@test "docker load of a docker-archive tar" {
+  command -v skopeo >/dev/null || skip "needs skopeo"
+  skopeo copy "oci:$BUILTIN:latest" "docker-archive:$WORK/app.tar:app:v2" >/dev/null
+  start_berthd --builtin-image ""
+  run docker load -i "$WORK/app.tar"
+  [ "$status" -eq 0 ]
+  [ "$output" = "Loaded image: app:v2" ]
+  run docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+  [ "$output" = "app:v2 $(builtin_id | cut -c8-19)" ]
+  # Not an archive: a 400 naming the problem, and berthd goes on.
+  echo "not a tar" >"$WORK/junk"
+  run api -X POST --data-binary "@$WORK/junk" -H 'Content-Type: application/x-tar' http://berth/v1.43/images/load
+  [ "${lines[-1]}" = 400 ]
+  [ "$(jq -r .message <<<"${lines[0]}")" != null ]
+  docker images -q >/dev/null
+}
+
+@test "bad requests get docker's status codes and berthd keeps serving" {
+  start_berthd
+  run api http://berth/v1.43/images/nope/json
+  [ "${lines[-1]}" = 404 ]
+  [ "$(jq -r .message <<<"${lines[0]}")" = "No such image: nope" ]
+  run api http://berth/v1.43/containers/json
+  [ "${lines[-1]}" = 404 ]
+  [ "$(jq -r .message <<<"${lines[0]}")" = "page not found" ]
+  run api -X POST 'http://berth/v1.43/images/busybox/tag?repo=Bad_Name'
+  [ "${lines[-1]}" = 400 ]
+  # Malformed JSON in a query parameter.
+  run api 'http://berth/v1.43/images/json?filters=%7Bnot-json'
+  [ "${lines[-1]}" = 400 ]
+  run api http://berth/v1.12/version
+  [ "${lines[-1]}" = 400 ]
+  [[ "${lines[0]}" == *"too old"* ]]
+
+  # A body larger than berthd reads into memory, framed both ways.
+  head -c $((2 * 1024 * 1024)) /dev/zero >"$WORK/huge"
+  run api -X POST --data-binary "@$WORK/huge" 'http://berth/v1.43/images/busybox/tag?repo=x'
+  [ "${lines[-1]}" = 413 ]
+  run api -X POST -H 'Transfer-Encoding: chunked' --data-binary "@$WORK/huge" \
+    'http://berth/v1.43/images/busybox/tag?repo=x'
+  [ "${lines[-1]}" = 413 ]
+
+  # Not HTTP at all, and a broken chunked body: 400, connection closed.
+  run python3 - "$SOCK" <<'EOF'
+import socket, sys
+for req in (b"GARBAGE\r\n\r\n",
+            b"POST /images/busybox/tag?repo=y HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n"):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.sendall(req)
+    print(s.recv(4096).split(b"\r\n")[0].decode())
+    s.close()
+EOF
+  [ "$output" = "HTTP/1.1 400 Bad Request"$'\n'"HTTP/1.1 400 Bad Request" ]
+
+  # Two requests on one keep-alive connection, the second with a chunked body.
+  run python3 - "$SOCK" <<'EOF'
+import re, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"GET /_ping HTTP/1.1\r\nHost: b\r\n\r\n"
+          b"POST /v1.43/images/busybox/tag?repo=kept&tag=1 HTTP/1.1\r\nHost: b\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")
+data = b""
+while data.count(b"HTTP/1.1") < 2 or not data.endswith(b"\r\n\r\n"):
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+print(" ".join(m.decode() for m in re.findall(rb"HTTP/1\.1 [0-9]{3} [A-Za-z ]+", data)))
+EOF
+  [ "$output" = "HTTP/1.1 200 OK HTTP/1.1 201 Created" ]
+
+  run docker images --format '{{.Repository}}:{{.Tag}}'
+  [ "$status" -eq 0 ]
+  [[ "$output" == *"kept:1"* ]]
+  kill -0 "$BERTHD_PID"
+}
+
+@test "the socket is 0660; a second berthd refuses it; SIGTERM removes it" {
+  start_berthd
+  [ "$(stat -c %a "$SOCK")" = 660 ]
+  [ "$(stat -c %u "$SOCK")" = 0 ]
+
+  run "$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data2" --exec-root "$WORK/exec2" --builtin-image ""
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"another berthd is already listening on $SOCK"* ]]
+  # The refused daemon left the first one's socket alone.
+  docker version >/dev/null
+
+  kill -TERM "$BERTHD_PID"
+  local rc=0
+  wait "$BERTHD_PID" || rc=$?
+  [ "$rc" -eq 0 ]
+  BERTHD_PID=
+  [ ! -e "$SOCK" ]
+}
+
+@test "a stale socket from a killed berthd is replaced" {
+  start_berthd
+  kill -KILL "$BERTHD_PID"
+  wait "$BERTHD_PID" || true
+  BERTHD_PID=
+  [ -S "$SOCK" ]
+  start_berthd
+  run docker images --format '{{.Repository}}:{{.Tag}}'
+  [ "$output" = "busybox:latest" ]
+}
