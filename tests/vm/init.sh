@@ -37,11 +37,12 @@ for t in /dev/ttyS1 /dev/ttyS2; do
 done
 mark() { echo "berth-vm: $*" > /dev/ttyS2; }
 
-job='' dump_after=''
+job='' dump_after='' keep=''
 for arg in $(cat /proc/cmdline); do
   case "$arg" in
     berth.job=*) job=${arg#berth.job=} ;;
     berth.dump_after=*) dump_after=${arg#berth.dump_after=} ;;
+    berth.keep=*) keep=${arg#berth.keep=} ;;
   esac
 done
 [ -n "$job" ] || fail "no berth.job= on the kernel command line"
@@ -64,8 +65,16 @@ mount -t devtmpfs devtmpfs "$host/dev" || fail "mount devtmpfs in the host root"
 mkdir -p "$host/dev/pts" "$host/dev/shm" 2>/dev/null
 mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$host/dev/pts" || fail "mount devpts"
 mount -t tmpfs -o mode=1777 tmpfs "$host/dev/shm" || fail "mount /dev/shm"
+# The working directory, when under /tmp or /run, is kept visible above
+# the guest's own tmpfs there.
+if [ -n "$keep" ]; then
+  mkdir -p /keep && mount --bind "$host$keep" /keep || fail "bind $keep"
+fi
 mount -t tmpfs -o mode=1777 tmpfs "$host/tmp" || fail "mount /tmp"
 mount -t tmpfs -o mode=755 tmpfs "$host/run" || fail "mount /run"
+if [ -n "$keep" ]; then
+  mkdir -p "$host$keep" && mount --bind /keep "$host$keep" || fail "bind $keep back"
+fi
 cp /job.sh "$host/run/berth-vm-job.sh" || fail "copy the job script"
 
 # Every controller the kernel offers, enabled for the guest's whole tree.

@@ -82,11 +82,17 @@ cache=$(cd "$cache" && pwd)
 # must not be there either (the guest copies its job script before that).
 cmd=$(command -v "$1") || die "$1: command not found"
 rootdev=$(stat -c %d /)
+# A working directory under /tmp or /run (a clone made there) is carried over
+# the guest's own /tmp and /run by a bind mount; what runs must be inside it.
+keep=
+case "$(readlink -f "$PWD")/" in /tmp/* | /run/*) keep=$(readlink -f "$PWD") ;; esac
 for p in "$cache" "$PWD" "$cmd" ${BERTH_RUNTIME:+"$BERTH_RUNTIME"}; do
   [ -e "$p" ] || die "$p does not exist"
   [ "$(stat -L -c %d "$p")" = "$rootdev" ] || die "$p is not on the host's root filesystem, which is all the guest sees"
   [ "$p" = "$cache" ] && continue
-  case "$(readlink -f "$p")/" in
+  real=$(readlink -f "$p")
+  [ -n "$keep" ] && case "$real/" in "$keep"/*) continue ;; esac
+  case "$real/" in
     /tmp/* | /run/* | /dev/* | /proc/* | /sys/*) die "$p is hidden in the guest, which mounts its own /tmp, /run, /dev, /proc and /sys" ;;
   esac
 done
@@ -260,7 +266,7 @@ boot() {
     -object memory-backend-memfd,id=mem,size=512M,share=on \
     -chardev socket,id=vfs,path="$sock" -device vhost-user-fs-pci,chardev=vfs,tag=hostroot \
     -kernel "$kdir/vmlinuz" -initrd "$initrd" \
-    -append "console=ttyS0 panic=-1 berth.job=$run_dir/job.sh berth.dump_after=$dump_after" \
+    -append "console=ttyS0 panic=-1 berth.job=$run_dir/job.sh berth.dump_after=$dump_after${keep:+ berth.keep=$keep}" \
     -serial file:"$console" -serial file:"$out" -serial file:"$ctl" \
     < /dev/null > "$run_dir/qemu$n.log" 2>&1 &
   qemu_pid=$!
