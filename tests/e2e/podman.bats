@@ -198,15 +198,18 @@ scenario_detached_exec_stop_rm() {
 scenario_tty() {
   use_runtime "$1"
   # script(1) gives podman a real terminal, as a user at a shell would.
+  # timeout --foreground: script runs $SHELL -c, and a shell that forks
+  # (dash, CI's /bin/sh) leaves plain timeout in a background process group
+  # of that terminal, where podman's tcsetattr(raw) stops it with SIGTTOU.
   local cmd
-  cmd=$(printf '%q ' timeout -k 5 "$CALLERS_TIMEOUT" podman \
+  cmd=$(printf '%q ' timeout --foreground -k 5 "$CALLERS_TIMEOUT" podman \
     --root "$PODMAN_DIR/root" --runroot "$PODMAN_DIR/runroot" --tmpdir "$PODMAN_DIR/tmp" \
     --network-config-dir "$PODMAN_DIR/net" --storage-driver overlay \
     --cgroup-manager cgroupfs --events-backend file --runtime "$RUNTIME" \
     run --rm -t "${RUN_FLAGS[@]}" "$CALLERS_IMAGE" \
     sh -c 'test -t 0 && test -t 1 && test -t 2 && tty && echo tty-ok')
   unset stderr
-  run script -qec "$cmd" /dev/null </dev/null
+  SHELL=/bin/sh run script -qec "$cmd" /dev/null </dev/null
   show "script -qec 'podman run --rm -t ...'"
   [ "$status" -eq 0 ]
   # A pty of the container's own devpts, and the terminal's \r\n line ends.
