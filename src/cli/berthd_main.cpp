@@ -19,6 +19,7 @@
 #include <memory>
 
 #include "cli/flags.hpp"
+#include "cli/units.hpp"
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/unique_fd.hpp"
@@ -103,6 +104,16 @@ int main(int argc, char** argv) {
   config.data_root = "/var/lib/berth";
   config.exec_root = "/run/berth";
   std::string builtin = image::builtin_image_dir();
+  // berth-monitor and berth-runtime are installed next to berthd.
+  std::string self_dir = ".";
+  char self[4096];
+  if (ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1); n > 0) {
+    self_dir.assign(self, static_cast<size_t>(n));
+    self_dir = self_dir.substr(0, self_dir.rfind('/'));
+  }
+  std::string log_max_size = "10m";
+  config.monitor_path = self_dir + "/berth-monitor";
+  config.runtime_path = self_dir + "/berth-runtime";
   bool help = false, version = false;
   cli::FlagSet flags;
   flags.add_string("host", 'H', &host, "unix:///PATH",
@@ -111,6 +122,12 @@ int main(int argc, char** argv) {
                    "images, containers and their state (default /var/lib/berth)");
   flags.add_string("exec-root", 0, &config.exec_root, "DIR", "runtime state (default /run/berth)");
   flags.add_string("builtin-image", 0, &builtin, "DIR", "OCI layout of the built-in busybox image");
+  flags.add_string("monitor", 0, &config.monitor_path, "PATH", "the berth-monitor program (default: next to berthd)");
+  flags.add_string("runtime", 0, &config.runtime_path, "PATH", "the berth-runtime program, for exec (default: next to berthd)");
+  flags.add_string("cgroup-parent", 0, &config.cgroup_parent, "PATH",
+                   "the cgroup below which each container gets its own (default /berth)");
+  flags.add_string("log-max-size", 0, &log_max_size, "SIZE", "rotate a container's log at this size (default 10m)");
+  flags.add_int("log-max-files", 0, &config.log_max_files, "N", "log files kept per container (default 2)");
   flags.add_bool("debug", 'D', &config.debug, "log every request");
   flags.add_bool("version", 'v', &version, "print the version and exit");
   auto rest = flags.parse(args, false, &help);
@@ -130,6 +147,22 @@ int main(int argc, char** argv) {
   if (!rest->empty()) {
     std::fprintf(stderr, "berthd: unexpected argument \"%s\"\n%s%s", rest->front().c_str(), kUsage,
                  flags.usage().c_str());
+    return 2;
+  }
+  if (auto n = cli::parse_bytes(log_max_size); n && *n > 0) {
+    config.log_max_size = *n;
+  } else {
+    std::fprintf(stderr, "berthd: invalid --log-max-size \"%s\": want a size such as 10m\n", log_max_size.c_str());
+    return 2;
+  }
+  if (config.cgroup_parent.empty() || config.cgroup_parent[0] != '/' ||
+      config.cgroup_parent.find("..") != std::string::npos) {
+    std::fprintf(stderr, "berthd: invalid --cgroup-parent \"%s\": want an absolute cgroup path\n",
+                 config.cgroup_parent.c_str());
+    return 2;
+  }
+  if (config.log_max_files < 1) {
+    std::fprintf(stderr, "berthd: --log-max-files must be at least 1\n");
     return 2;
   }
   log::set_program("berthd");
@@ -179,6 +212,8 @@ int main(int argc, char** argv) {
   } else {
     log::info("no built-in image at " + builtin);
   }
+
+  if (auto st = api->containers().load(); !st) return fail(st.error().wrap("load containers"));
 
   daemon::ServerOptions opts;
   opts.common_headers = daemon::Api::common_headers();

@@ -14,6 +14,7 @@
 #include "common/fs.hpp"
 #include "common/log.hpp"
 #include "common/time.hpp"
+#include "daemon/container_api.hpp"
 #include "daemon/images.hpp"
 #include "image/import.hpp"
 #include "image/prune.hpp"
@@ -94,7 +95,18 @@ Result<std::unique_ptr<Api>> Api::create(ApiConfig config) {
   if (!index) return std::move(index).error();
   auto snaps = image::SnapshotStore::open(config.data_root);
   if (!snaps) return std::move(snaps).error();
-  return std::unique_ptr<Api>(new Api(std::move(config), std::move(*store), std::move(*index), std::move(*snaps)));
+  std::unique_ptr<Api> api(new Api(std::move(config), std::move(*store), std::move(*index), std::move(*snaps)));
+  ContainerManager::Options o;
+  o.data_root = api->config_.data_root;
+  o.exec_root = api->config_.exec_root;
+  o.monitor_path = api->config_.monitor_path;
+  o.runtime_path = api->config_.runtime_path;
+  o.cgroup_parent = api->config_.cgroup_parent;
+  o.log_max_size = api->config_.log_max_size;
+  o.log_max_files = api->config_.log_max_files;
+  api->containers_ = std::make_unique<ContainerManager>(std::move(o), api->store_, api->index_, api->snaps_,
+                                                       api->store_mu_);
+  return api;
 }
 
 void Api::handle(Request& req, BodyReader& body, ResponseWriter& resp) {
@@ -129,6 +141,7 @@ void Api::handle(Request& req, BodyReader& body, ResponseWriter& resp) {
   if (p == "/images/json" && get) return images_list(req, resp);
   if (p == "/images/create" && m == "POST") return image_pull(req, resp);
   if (p == "/images/load" && m == "POST") return image_load(req, body, resp);
+  if (serve_containers(*containers_, p, req, resp)) return;
   if (p.starts_with("/images/") && p.size() > 8) {
     std::string rest = p.substr(8);
     if (get && rest.ends_with("/json") && rest.size() > 5) return image_inspect(rest.substr(0, rest.size() - 5), resp);
@@ -175,6 +188,12 @@ void Api::version(ResponseWriter& resp) {
 }
 
 void Api::info(ResponseWriter& resp) {
+  auto all_containers = containers_->list();
+  size_t running = 0, paused = 0;
+  for (const auto& c : all_containers) {
+    running += c.state.status == "running";
+    paused += c.state.status == "paused";
+  }
   size_t images = 0;
   if (auto all = catalog(store_, index_); all) images = all->size();
   struct sysinfo si {};
@@ -192,10 +211,10 @@ void Api::info(ResponseWriter& resp) {
   std::string arch = image::host_platform().architecture == "amd64" ? "x86_64" : image::host_platform().architecture;
   json j = {
       {"ID", ""},
-      {"Containers", 0},
-      {"ContainersRunning", 0},
-      {"ContainersPaused", 0},
-      {"ContainersStopped", 0},
+      {"Containers", all_containers.size()},
+      {"ContainersRunning", running},
+      {"ContainersPaused", paused},
+      {"ContainersStopped", all_containers.size() - running - paused},
       {"Images", images},
       {"Driver", "overlayfs"},
       {"DriverStatus", json::array()},
@@ -522,6 +541,14 @@ void Api::image_delete(const std::string& name, Request& req, ResponseWriter& re
                         cat("conflict: unable to delete ", short_id(l.image.id),
                             " (must be forced) - image is referenced in multiple repositories"));
     untag = l.image.records;
+  }
+  if (untag.size() == l.image.records.size()) {
+    // The layers of an image a container uses stay: its rootfs is made of them.
+    for (const auto& c : containers_->list())
+      if (c.image_id == l.image.id.str())
+        return send_error(resp, 409,
+                          cat("conflict: unable to delete ", short_id(l.image.id), " (cannot be forced) - image is being used by ",
+                              c.state.status == "running" ? "running" : "stopped", " container ", c.id.substr(0, 12)));
   }
   json out = json::array();
   for (const auto& r : untag) {

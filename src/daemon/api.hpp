@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "common/error.hpp"
+#include "daemon/containers.hpp"
 #include "daemon/http.hpp"
 #include "image/snapshot.hpp"
 #include "image/store.hpp"
@@ -34,6 +35,14 @@ struct ApiConfig {
   size_t max_body = 1024 * 1024;
   /// Largest image archive `POST /images/load` accepts.
   uint64_t max_load = 16ull << 30;
+  /// The programs berthd runs: one berth-monitor per container, and the
+  /// runtime for exec.
+  std::string monitor_path;
+  std::string runtime_path;
+  std::string cgroup_parent = "/berth";
+  /// Size rotation of each container's json-file log.
+  int64_t log_max_size = 10 * 1024 * 1024;
+  int log_max_files = 2;
 };
 
 class Api {
@@ -49,6 +58,7 @@ class Api {
 
   const image::ContentStore& store() const { return store_; }
   const image::ImageIndex& index() const { return index_; }
+  ContainerManager& containers() { return *containers_; }
 
  private:
   Api(ApiConfig c, image::ContentStore s, image::ImageIndex i, image::SnapshotStore n)
@@ -68,6 +78,7 @@ class Api {
   image::ContentStore store_;
   image::ImageIndex index_;
   image::SnapshotStore snaps_;
+  std::unique_ptr<ContainerManager> containers_;
   // Pulls and loads share it; a removal (which prunes blobs) takes it alone,
   // so it never removes a blob a pull in progress has just written.
   std::shared_mutex store_mu_;

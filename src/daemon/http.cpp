@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -297,6 +298,8 @@ std::string_view reason_phrase(int status) {
       return "Internal Server Error";
     case 501:
       return "Not Implemented";
+    case 101:
+      return "UPGRADED";
     case 503:
       return "Service Unavailable";
     case 505:
@@ -395,6 +398,35 @@ bool ResponseWriter::chunk(std::string_view data) {
   return conn_.write_all(frame);
 }
 
+bool ResponseWriter::client_gone() const {
+  if (conn_.broken_) return true;
+  pollfd p{conn_.fd_, POLLRDHUP, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
+}
+
+ResponseWriter::Hijacked ResponseWriter::hijack(std::string_view content_type) {
+  Hijacked h;
+  if (started_) return h;
+  started_ = true;
+  close_ = true;
+  bool upgrade = false;
+  if (conn_.req_) {
+    std::string conn_hdr = conn_.req_->header("connection"), up = conn_.req_->header("upgrade");
+    for (auto& c : conn_hdr) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    upgrade = conn_hdr.find("upgrade") != std::string::npos && !up.empty();
+  }
+  CommonHeaders extra;
+  if (upgrade) extra = {{"Connection", "Upgrade"}, {"Upgrade", "tcp"}};
+  std::string head = status_head(upgrade ? 101 : 200, content_type, conn_.options_.common_headers, extra, false);
+  head += "\r\n";
+  if (!conn_.write_all(head)) return h;
+  h.fd = conn_.fd_;
+  h.pending = std::move(conn_.in_);
+  conn_.in_.clear();
+  conn_.hijacked_ = true;
+  return h;
+}
+
 void ResponseWriter::end() {
   if (!streaming_) return;
   streaming_ = false;
@@ -477,7 +509,7 @@ void Connection::serve(const Handler& handler, const std::atomic<bool>& stopping
     if (!resp.started()) resp.send(500, "application/json", "{\"message\":\"no response\"}\n");
     resp.end();
     req_ = nullptr;
-    if (broken_ || body_error_) return;
+    if (broken_ || body_error_ || hijacked_) return;
     if (resp.closing()) {
       if (!body_.done()) linger();
       return;

@@ -125,6 +125,19 @@ class ResponseWriter {
   bool chunk(std::string_view data);
   void end();
   bool started() const { return started_; }
+  /// Takes the connection over for a raw two-way stream (attach, exec
+  /// start): sends `status` (101 with "Upgrade: tcp" when the client asked
+  /// for an upgrade, else 200) and the headers, with no framing after them.
+  /// Returns the socket and the input already read past the request. The
+  /// connection closes when the handler returns.
+  struct Hijacked {
+    int fd = -1;
+    std::string pending;
+  };
+  Hijacked hijack(std::string_view content_type);
+  /// True once the client has closed its end (or the connection broke):
+  /// a long wait or follow can stop early.
+  bool client_gone() const;
   /// Closes the connection after this response.
   void close_after() { close_ = true; }
   bool closing() const { return close_; }
@@ -204,6 +217,7 @@ class Connection {
   bool continue_sent_ = false;
   bool broken_ = false;      // writing failed: the client is gone
   bool body_error_ = false;  // the body's framing is broken: no next request
+  bool hijacked_ = false;    // a handler took the socket over (attach)
 };
 
 }  // namespace berth::daemon

@@ -6,108 +6,21 @@
 # Every test starts its own berthd on a socket and data root under $WORK;
 # teardown kills only the berthd and registry processes the test started.
 
-bats_require_minimum_version 1.5.0
-
-SRC_ROOT=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)
-: "${BERTH_RUNTIME:=$SRC_ROOT/build/src/berth-runtime}"
-case $BERTH_RUNTIME in /*) ;; *) BERTH_RUNTIME=$PWD/$BERTH_RUNTIME ;; esac
-BERTHD=$(dirname "$BERTH_RUNTIME")/berthd
-BUILTIN=$(dirname "$(dirname "$BERTH_RUNTIME")")/tools/busybox-image
-DOCKER_BIN=${DOCKER_BIN:-/usr/local/bin/docker}
-: "${BERTH_E2E_TIMEOUT:=60}"
+load berthd
 
 setup() {
-  [ "$(id -u)" = 0 ] || skip "needs root (the socket is owned by root)"
-  [ -x "$BERTHD" ] || skip "no berthd at $BERTHD (ninja src/berthd)"
-  [ -d "$BUILTIN" ] || skip "no built-in image at $BUILTIN (ninja tools/busybox-image)"
-  for tool in jq curl python3; do
-    command -v "$tool" >/dev/null || skip "needs $tool"
-  done
-  WORK=$(mktemp -d "${TMPDIR:-/tmp}/berth-daemon.XXXXXX")
-  SOCK=$WORK/berthd.sock
-  BERTHD_PID=
-  REGISTRY_PID=
+  berthd_setup
 }
 
 teardown() {
-  [ -n "${WORK:-}" ] || return 0
-  local pid
-  for pid in $BERTHD_PID $REGISTRY_PID; do
-    kill "$pid" 2>/dev/null || true
-  done
-  for pid in $BERTHD_PID $REGISTRY_PID; do
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-
-# Starts berthd on $SOCK (extra arguments are passed on) and waits until it
-# answers _ping.
-start_berthd() {
-  "$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" \
-    --builtin-image "$BUILTIN" "$@" >>"$WORK/berthd.log" 2>&1 &
-  BERTHD_PID=$!
-  local i
-  for i in $(seq 100); do
-    if curl -sf --unix-socket "$SOCK" http://berth/_ping >/dev/null 2>&1; then
-      return 0
-    fi
-    kill -0 "$BERTHD_PID" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "berthd did not come up:" >&2
-  cat "$WORK/berthd.log" >&2
-  return 1
-}
-
-docker() {
-  timeout -k 5 "$BERTH_E2E_TIMEOUT" "$DOCKER_BIN" -H "unix://$SOCK" "$@"
-}
-
-# curl against berthd; prints the body, then the status code on a last line.
-api() {
-  timeout -k 5 "$BERTH_E2E_TIMEOUT" curl -s --unix-socket "$SOCK" -w '\n%{http_code}' "$@"
-}
-
-# Starts Debian's docker-registry on a free 127.0.0.1 port ($REG) and pushes
-# the built-in image to it as app:v1.
-start_registry() {
-  command -v docker-registry >/dev/null || skip "needs docker-registry"
-  command -v skopeo >/dev/null || skip "needs skopeo"
-  local port
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  REG=127.0.0.1:$port
-  cat >"$WORK/registry.yml" <<EOF
-version: 0.1
-log:
-  level: error
-storage:
-  filesystem:
-    rootdirectory: $WORK/registry
-http:
-  addr: $REG
-EOF
-  docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
-  REGISTRY_PID=$!
-  local i
-  for i in $(seq 100); do
-    curl -sf "http://$REG/v2/" >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  skopeo copy --dest-tls-verify=false "oci:$BUILTIN:latest" "docker://$REG/app:v1" >/dev/null
-}
-
-# The image ID docker should show for the built-in image: its config digest.
-builtin_id() {
-  local manifest
-  manifest=$(jq -r '.manifests[0].digest' "$BUILTIN/index.json")
-  jq -r '.config.digest' "$BUILTIN/blobs/sha256/${manifest#sha256:}"
+  berthd_teardown
 }
 
 @test "berthd --help names every option; --version" {
   run "$BERTHD" --help
   [ "$status" -eq 0 ]
-  for opt in --host --data-root --exec-root --builtin-image --debug --version --help; do
+  for opt in --host --data-root --exec-root --builtin-image --cgroup-parent --monitor --runtime \
+    --log-max-size --log-max-files --debug --version --help; do
     [[ "$output" == *"$opt"* ]]
   done
   run "$BERTHD" --version
@@ -274,7 +187,7 @@ builtin_id() {
   run api http://berth/v1.43/images/nope/json
   [ "${lines[-1]}" = 404 ]
   [ "$(jq -r .message <<<"${lines[0]}")" = "No such image: nope" ]
-  run api http://berth/v1.43/containers/json
+  run api http://berth/v1.43/no/such/endpoint
   [ "${lines[-1]}" = 404 ]
   [ "$(jq -r .message <<<"${lines[0]}")" = "page not found" ]
   run api -X POST 'http://berth/v1.43/images/busybox/tag?repo=Bad_Name'
