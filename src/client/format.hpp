@@ -9,10 +9,11 @@
 #include <string_view>
 #include <vector>
 
+#include "common/time.hpp"
+
 namespace berth::client {
 
-/// "Less than a second", "1 second", "About a minute", "3 hours", "2 weeks"…
-std::string human_duration(int64_t seconds);
+using berth::human_duration;  // common/time.hpp
 /// Decimal units with `precision` significant digits: "4.26MB", "512B".
 std::string human_size(double bytes, int precision = 4);
 /// Binary units with 4 significant digits, as `stats` shows memory: "1.5MiB".

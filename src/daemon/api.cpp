@@ -16,6 +16,7 @@
 #include "common/time.hpp"
 #include "daemon/container_api.hpp"
 #include "daemon/images.hpp"
+#include "daemon/reply.hpp"
 #include "image/import.hpp"
 #include "image/prune.hpp"
 #include "image/reference.hpp"
@@ -27,12 +28,6 @@ namespace berth::daemon {
 using nlohmann::json;
 
 namespace {
-
-void send_error(ResponseWriter& resp, int status, std::string_view message) {
-  resp.send_json(status, json{{"message", message}}.dump() + "\n");
-}
-
-void send_json(ResponseWriter& resp, int status, const json& j) { resp.send_json(status, j.dump() + "\n"); }
 
 std::string kernel_version() {
   utsname u{};

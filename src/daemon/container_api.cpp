@@ -20,22 +20,16 @@
 #include "common/time.hpp"
 #include "daemon/container_io.hpp"
 #include "daemon/images.hpp"
+#include "daemon/reply.hpp"
 #include "monitor/protocol.hpp"
 #include "runtime/container.hpp"
 
-extern char** environ;
 
 namespace berth::daemon {
 
 using nlohmann::json;
 
 namespace {
-
-void send_error(ResponseWriter& resp, int status, std::string_view message) {
-  resp.send_json(status, json{{"message", message}}.dump() + "\n");
-}
-
-void send_json(ResponseWriter& resp, int status, const json& j) { resp.send_json(status, j.dump() + "\n"); }
 
 // Sends the outcome of a manager call: the error, or `ok_status` (304 when
 // the call says nothing changed).
@@ -227,21 +221,19 @@ void top(ContainerManager& m, const std::string& ref, Request& req, ResponseWrit
   std::vector<std::string> args = {"ps"};
   for (const auto& a : split(ps_args, ' '))
     if (!a.empty()) args.push_back(a);
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return send_error(resp, 500, sys_error("pipe").message());
   UniqueFd r(p[0]), w(p[1]);
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&fa, w.get(), 1);
   posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  int rc = ::posix_spawnp(&pid, "ps", &fa, nullptr, argv.data(), environ);
+  auto spawned = spawn_program(args, &fa, false, true);
   posix_spawn_file_actions_destroy(&fa);
   w.reset();
-  if (rc != 0) return send_error(resp, 500, Error(rc, "run ps").message());
+  if (!spawned) return send_error(resp, 500, spawned.error().message());
+  pid_t pid = *spawned;
   std::string out = read_fd(r.get()).value_or("");
   int status = 0;
   ::waitpid(pid, &status, 0);

@@ -24,20 +24,16 @@
 #include "common/strings.hpp"
 #include "common/unix_socket.hpp"
 #include "daemon/images.hpp"
+#include "daemon/reply.hpp"
 #include "image/runconfig.hpp"
 #include "monitor/protocol.hpp"
 
-extern char** environ;
 
 namespace berth::daemon {
 
 using nlohmann::json;
 
 namespace {
-
-void send_error(ResponseWriter& resp, int status, std::string_view message) {
-  resp.send_json(status, json{{"message", message}}.dump() + "\n");
-}
 
 bool write_fd(int fd, std::string_view data) {
   while (!data.empty()) {
@@ -409,10 +405,7 @@ void exec_start(ContainerManager& m, const std::string& exec_id, Request& req, R
   // status alone cannot tell from a process that exited 1 or 127.
   std::string log_path = cat(m.options().exec_root, "/exec-", exec_id.substr(0, 16), ".log");
   ::unlink(log_path.c_str());
-  struct UnlinkLog {
-    std::string p;
-    ~UnlinkLog() { ::unlink(p.c_str()); }
-  } unlink_log{log_path};
+  Unlink unlink_log{log_path};
   auto start_failed = [&] {
     auto text = read_file(log_path);
     return text && text->find("\"level\":\"error\"") != std::string::npos;
@@ -427,10 +420,6 @@ void exec_start(ContainerManager& m, const std::string& exec_id, Request& req, R
   if (!e->working_dir.empty()) args.insert(args.end(), {"--cwd", e->working_dir});
   args.push_back(e->container_id);
   args.insert(args.end(), e->cmd.begin(), e->cmd.end());
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
   // stdio: pipes without a tty; the runtime's errors come on stderr either way.
   int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1};
   bool pipes = !detach && !e->tty;
@@ -447,22 +436,13 @@ void exec_start(ContainerManager& m, const std::string& exec_id, Request& req, R
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   }
   posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-  pid_t pid = 0;
-  int rc = ::posix_spawn(&pid, argv[0], &fa, &attr, argv.data(), environ);
+  auto spawned = spawn_program(args, &fa, false);
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   in_r.reset();
   out_w.reset();
   err_w.reset();
-  if (rc != 0) return send_error(resp, 500, Error(rc, "start " + args[0]).message());
+  if (!spawned) return send_error(resp, 500, spawned.error().message());
+  pid_t pid = *spawned;
   m.exec_update(exec_id, [&](ExecRecord& r) {
     r.running = true;
     r.pid = pid;

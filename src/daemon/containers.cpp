@@ -138,6 +138,29 @@ bool valid_policy(const std::string& n) {
 
 }  // namespace
 
+Result<pid_t> spawn_program(std::vector<std::string> args, const posix_spawn_file_actions_t* fa, bool new_session,
+                            bool search_path) {
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &all);
+  short flags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
+  if (new_session) flags |= POSIX_SPAWN_SETSID;
+  posix_spawnattr_setflags(&attr, flags);
+  pid_t pid = 0;
+  int rc = search_path ? ::posix_spawnp(&pid, argv[0], fa, &attr, argv.data(), environ)
+                       : ::posix_spawn(&pid, argv[0], fa, &attr, argv.data(), environ);
+  posix_spawnattr_destroy(&attr);
+  if (rc != 0) return Error(rc, "start " + args[0]);
+  return pid;
+}
+
 bool valid_container_name(std::string_view name) {
   if (!name.empty() && name[0] == '/') name.remove_prefix(1);
   if (name.size() < 2) return false;
@@ -147,22 +170,6 @@ bool valid_container_name(std::string_view name) {
   for (size_t i = 0; i < name.size(); ++i)
     if (!ok(name[i], i == 0)) return false;
   return true;
-}
-
-std::string human_duration(int64_t s) {
-  if (s < 1) return "Less than a second";
-  if (s == 1) return "1 second";
-  if (s < 60) return cat(s, " seconds");
-  int64_t m = s / 60;
-  if (m == 1) return "About a minute";
-  if (m < 60) return cat(m, " minutes");
-  int64_t h = (s + 1800) / 3600;
-  if (h == 1) return "About an hour";
-  if (h < 48) return cat(h, " hours");
-  if (h < 24 * 7 * 2) return cat(h / 24, " days");
-  if (h < 24 * 30 * 2) return cat(h / 24 / 7, " weeks");
-  if (h < 24 * 365 * 2) return cat(h / 24 / 30, " months");
-  return cat(h / 24 / 365, " years");
 }
 
 std::string human_status(const ContainerState& s, int64_t now_s) {
@@ -591,10 +598,6 @@ ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>&
   if (cfg.value("StdinOnce", false)) args.push_back("--stdin-once");
   args.insert(args.end(), {"--log-max-size", std::to_string(o_.log_max_size), "--log-max-files",
                            std::to_string(o_.log_max_files)});
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
@@ -602,23 +605,14 @@ ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>&
   posix_spawn_file_actions_addopen(&fa, 1, mlog.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
   posix_spawn_file_actions_adddup2(&fa, 1, 2);
   posix_spawn_file_actions_adddup2(&fa, sync_w.get(), 3);
-  posix_spawnattr_t attr;
-  posix_spawnattr_init(&attr);
-  sigset_t none, all;
-  sigemptyset(&none);
-  sigfillset(&all);
-  posix_spawnattr_setsigmask(&attr, &none);
-  posix_spawnattr_setsigdefault(&attr, &all);
-  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
-  pid_t mpid = 0;
-  int rc = ::posix_spawn(&mpid, o_.monitor_path.c_str(), &fa, &attr, argv.data(), environ);
+  auto spawned = spawn_program(std::move(args), &fa, true);
   posix_spawn_file_actions_destroy(&fa);
-  posix_spawnattr_destroy(&attr);
   sync_w.reset();
-  if (rc != 0) {
+  if (!spawned) {
     unmount_rootfs(c->dir);
-    return fail_start(500, Error(rc, "start " + o_.monitor_path).message());
+    return fail_start(500, spawned.error().message());
   }
+  pid_t mpid = *spawned;
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, mpid, 0)));
 
   // The monitor's one line: "ok <pid>" or "error <message>".

@@ -12,6 +12,7 @@
 // container's own op mutex, and waits on cv_ for state changes.
 #pragma once
 
+#include <spawn.h>
 #include <sys/types.h>
 
 #include <condition_variable>
@@ -29,6 +30,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/time.hpp"
 #include "common/unique_fd.hpp"
 #include "image/snapshot.hpp"
 #include "image/store.hpp"
@@ -212,7 +214,14 @@ bool valid_container_name(std::string_view name);
 /// Docker's human status: "Up 3 seconds", "Exited (0) 2 minutes ago", "Created".
 std::string human_status(const ContainerState& s, int64_t now_s);
 
-/// Docker's durations: "Less than a second", "3 seconds", "About a minute", "2 hours".
-std::string human_duration(int64_t seconds);
+using berth::human_duration;  // common/time.hpp
+
+/// Starts args[0] (looked up in PATH with `search_path`) with the file
+/// actions `fa`, every signal at its default disposition and none blocked
+/// (berthd blocks SIGTERM and SIGINT in all its threads), in a session of
+/// its own with `new_session`. Every fd berthd opens is O_CLOEXEC: only what
+/// `fa` sets up reaches the program.
+Result<pid_t> spawn_program(std::vector<std::string> args, const posix_spawn_file_actions_t* fa, bool new_session,
+                            bool search_path = false);
 
 }  // namespace berth::daemon
