@@ -217,6 +217,7 @@ int main(int argc, char** argv) {
 
   daemon::ServerOptions opts;
   opts.common_headers = daemon::Api::common_headers();
+  opts.on_stop = [&api] { api->containers().begin_shutdown(); };
   daemon::Server server(
       std::move(*listener),
       [&](daemon::Request& req, daemon::BodyReader& body, daemon::ResponseWriter& resp) {
@@ -227,13 +228,13 @@ int main(int argc, char** argv) {
   auto left = server.run(sigfd.get());
   ::unlink(path->c_str());
   if (!left) return fail(left.error());
-  if (*left > 0) {
-    // Requests still running (a long pull) hold references into the
-    // server; leave without unwinding it. The stores are crash-safe.
-    log::warn(cat("exiting with ", *left, " requests still in progress"));
-    std::fflush(nullptr);
-    ::_exit(0);
-  }
+  if (*left > 0) log::warn(cat("exiting with ", *left, " requests still in progress"));
+  // Requests still running (a long pull) and the container manager's own
+  // threads (restart timers, exit handling) hold references into the server
+  // and the manager: leave without unwinding them. Every record is on disk
+  // and the stores are crash-safe; the containers run on under their
+  // monitors.
   log::info("berthd stopped");
-  return 0;
+  std::fflush(nullptr);
+  ::_exit(0);
 }

@@ -198,10 +198,12 @@ void wait(ContainerManager& m, const std::string& ref, Request& req, ResponseWri
         resp.begin_stream(200, "application/json");
         started = true;
       },
-      [&] { return resp.client_gone(); });
+      [&] { return resp.client_gone() || m.shutting_down(); });
   if (auto* e = std::get_if<ApiError>(&r)) {
     if (!started) return send_error(resp, e->status, e->message);
-    resp.chunk(json{{"StatusCode", -1}, {"Error", {{"Message", e->message}}}}.dump() + "\n");
+    // The client or berthd went away: no status to give; the connection
+    // just closes.
+    resp.close_after();
     return;
   }
   std::string err;

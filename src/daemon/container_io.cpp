@@ -190,6 +190,46 @@ std::vector<LogEntry> LogReader::read_new() {
 
 // ---- attach ------------------------------------------------------------------
 
+Result<std::string> parse_detach_keys(std::string_view spec) {
+  std::string keys;
+  for (const auto& k : split(spec, ',')) {
+    if (k.size() == 1) {
+      keys += k;
+    } else if (k.size() == 6 && k.starts_with("ctrl-")) {
+      char c = k[5];
+      if (c >= 'a' && c <= 'z') keys += static_cast<char>(c - 'a' + 1);
+      else if (c == '@' || c == '[' || c == '\\' || c == ']' || c == '^' || c == '_') keys += static_cast<char>(c - '@');
+      else return make_error("invalid detach keys \"", spec, "\": unknown key ", k);
+    } else {
+      return make_error("invalid detach keys \"", spec, "\": unknown key ", k);
+    }
+  }
+  return keys;
+}
+
+bool DetachKeys::feed(std::string_view in, std::string* out) {
+  for (char ch : in) {
+    if (keys_.empty()) {
+      out->push_back(ch);
+      continue;
+    }
+    if (ch == keys_[matched_]) {
+      if (++matched_ == keys_.size()) return true;
+      continue;
+    }
+    // A partial match was input after all.
+    out->append(keys_, 0, matched_);
+    matched_ = 0;
+    if (ch == keys_[0]) {
+      matched_ = 1;
+      if (keys_.size() == 1) return true;
+    } else {
+      out->push_back(ch);
+    }
+  }
+  return false;
+}
+
 void attach(ContainerManager& m, const std::string& ref, Request& req, ResponseWriter& resp) {
   auto c = m.find(ref);
   if (!c) return send_error(resp, 404, "No such container: " + ref);
@@ -201,6 +241,8 @@ void attach(ContainerManager& m, const std::string& ref, Request& req, ResponseW
   bool want_out = req.flag("stdout"), want_err = req.flag("stderr");
   bool stdin_once = c->config.value("StdinOnce", false);
   bool tty = c->tty;
+  auto detach_keys = parse_detach_keys(req.param("detachKeys", "ctrl-p,ctrl-q"));
+  if (!detach_keys) return send_error(resp, 400, detach_keys.error().message());
   LogReader reader(c->dir);
   std::vector<LogEntry> backlog;
   // Without logs=1, only what is written from now on; a created
@@ -228,7 +270,9 @@ void attach(ContainerManager& m, const std::string& ref, Request& req, ResponseW
   };
   if (!emit(backlog)) return;
 
-  std::string pending = want_stdin ? h.pending : std::string();
+  DetachKeys detach(*detach_keys);
+  std::string pending;
+  if (want_stdin && detach.feed(h.pending, &pending)) return;
   bool client_eof = false, stdin_closed = false;
   UniqueFd mon;
   for (;;) {
@@ -256,7 +300,10 @@ void attach(ContainerManager& m, const std::string& ref, Request& req, ResponseW
       ::shutdown(fd, SHUT_WR);
       return;
     }
-    pollfd p[2] = {{in ? in.get() : -1, POLLIN, 0}, {client_eof ? -1 : fd, POLLIN | POLLRDHUP, 0}};
+    // After the client's half-close its socket stays in the set with no
+    // events asked: POLLHUP still tells when it is gone for good.
+    short client_events = client_eof ? 0 : POLLIN | POLLRDHUP;
+    pollfd p[2] = {{in ? in.get() : -1, POLLIN, 0}, {fd, client_events, 0}};
     int n = ::poll(p, 2, 250);
     if (n < 0 && errno != EINTR) return;
     if (p[0].revents & POLLIN) {
@@ -265,14 +312,20 @@ void attach(ContainerManager& m, const std::string& ref, Request& req, ResponseW
       }
     }
     if (p[1].revents & (POLLERR | POLLNVAL)) return;
-    if (p[1].revents & (POLLIN | POLLHUP | POLLRDHUP)) {
+    if (client_eof && (p[1].revents & POLLHUP)) return;
+    if (!client_eof && (p[1].revents & (POLLIN | POLLHUP | POLLRDHUP))) {
       char buf[32 * 1024];
       ssize_t r = ::recv(fd, buf, sizeof buf, 0);
       if (r > 0) {
-        if (want_stdin) pending.append(buf, static_cast<size_t>(r));
+        if (want_stdin && detach.feed(std::string_view(buf, static_cast<size_t>(r)), &pending)) {
+          // The detach keys: the client leaves, the container runs on.
+          if (mon && !pending.empty()) send_stdin(mon.get(), pending);
+          return;
+        }
       } else if (r == 0 || (r < 0 && errno != EINTR && errno != EAGAIN)) {
-        // The client closed its sending side (stdin's end); with nothing
-        // to read from it a full close shows up as a failed write later.
+        // berthd shutting down reads as an end of input too: that is not
+        // the client closing the container's stdin.
+        if (m.shutting_down()) return;
         client_eof = true;
         if (!want_stdin && !want_out && !want_err) return;
       }
@@ -370,7 +423,9 @@ void exec_start(ContainerManager& m, const std::string& exec_id, Request& req, R
   json body = req.body.empty() ? json::object() : json::parse(req.body, nullptr, false);
   if (!body.is_object()) return send_error(resp, 400, "the request body is not a JSON object");
   bool detach = body.value("Detach", false);
-  if (e->running || e->exit_code) return send_error(resp, 409, "Exec " + exec_id + " has already been started");
+  bool first = false;
+  m.exec_update(exec_id, [&](ExecRecord& r) { first = !std::exchange(r.started, true); });
+  if (!first) return send_error(resp, 409, "Exec " + exec_id + " has already been started");
   auto c = m.find(e->container_id);
   if (!c || c->state.status != "running")
     return send_error(resp, 409, cat("Container ", e->container_id, " is not running"));
@@ -435,7 +490,12 @@ void exec_start(ContainerManager& m, const std::string& exec_id, Request& req, R
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
   }
-  posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
+  // A detached process keeps the runtime's stdio: never a pipe berthd
+  // would wait on. The runtime's error is in its log then.
+  if (detach)
+    posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+  else
+    posix_spawn_file_actions_adddup2(&fa, err_w.get(), 2);
   auto spawned = spawn_program(args, &fa, false);
   posix_spawn_file_actions_destroy(&fa);
   in_r.reset();
@@ -462,14 +522,17 @@ void exec_start(ContainerManager& m, const std::string& exec_id, Request& req, R
   };
 
   if (detach) {
-    std::string err = read_fd(err_r.get()).value_or("");
     int code = reap();
-    if (code != 0 && start_failed()) code = 126;
     if (code != 0) {
-      finish(code);
-      return send_error(resp, code == 127 ? 400 : 500, trim(err).empty() ? cat("exec failed: status ", code) : std::string(trim(err)));
+      std::string msg = cat("exec failed: status ", code);
+      for (const auto& l : split(read_file(log_path).value_or(""), '\n')) {
+        json j = json::parse(l, nullptr, false);
+        if (j.is_object() && j.value("level", "") == "error") msg = j.value("msg", msg);
+      }
+      finish(start_failed() ? 126 : code);
+      return send_error(resp, 500, msg);
     }
-    m.exec_update(exec_id, [&](ExecRecord& r) { r.running = true; });
+    // The process runs on its own; its end is not watched.
     resp.send(200, "", "");
     return;
   }

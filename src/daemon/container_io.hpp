@@ -51,6 +51,22 @@ class LogReader {
   std::string partial_;
 };
 
+/// docker's detach keys ("ctrl-p,ctrl-q", "ctrl-a,x"): the bytes they stand for.
+Result<std::string> parse_detach_keys(std::string_view spec);
+
+/// Watches a client's input for the detach keys, across reads.
+class DetachKeys {
+ public:
+  explicit DetachKeys(std::string keys) : keys_(std::move(keys)) {}
+  /// Appends to *out what is input for the container; true once the whole
+  /// sequence was seen (what follows it is dropped).
+  bool feed(std::string_view in, std::string* out);
+
+ private:
+  std::string keys_;
+  size_t matched_ = 0;
+};
+
 /// POST /containers/{id}/attach, hijacked.
 void attach(ContainerManager& m, const std::string& ref, Request& req, ResponseWriter& resp);
 /// GET /containers/{id}/logs.

@@ -309,6 +309,9 @@ ApiResult<std::pair<std::string, std::vector<std::string>>> ContainerManager::cr
   if (!name.empty() && !valid_container_name(name))
     return ApiError{400, cat("Invalid container name (", name_in, "), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")};
 
+  // Held until the container is listed: an image removal checks the list
+  // under the exclusive lock, so it never removes an image being used here.
+  std::shared_lock store_lock(store_mu_);
   auto found = find_image(store_, index_, image_name);
   if (!found) return ApiError{404, found.error().message()};
   if (!*found) return ApiError{404, "No such image: " + image_name};
@@ -548,7 +551,8 @@ ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>&
   {
     std::lock_guard g(mu_);
     if (c->removed) return ApiError{404, "No such container: " + c->id};
-    if (c->state.status == "running" || c->state.status == "paused") return false;
+    if (c->state.status == "paused") return ApiError{409, "cannot start a paused container, try unpause instead"};
+    if (c->state.status == "running") return false;
     cfg = c->config;
     host = c->host_config;
     c->manual_stop = false;
@@ -634,8 +638,13 @@ ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>&
   }
   if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
   if (!line.starts_with("ok ")) {
+    // A monitor that never answered may still be at work: stop it and
+    // whatever it made before reaping it.
+    ::kill(mpid, SIGKILL);
+    best_effort(runtime::delete_container(root, c->id, true), "delete " + c->id);
     int status = 0;
-    ::waitpid(mpid, &status, 0);
+    while (::waitpid(mpid, &status, 0) < 0 && errno == EINTR) {
+    }
     unmount_rootfs(c->dir);
     std::string msg = line.starts_with("error ") ? line.substr(6) : line;
     if (msg.empty()) {
@@ -744,13 +753,13 @@ void ContainerManager::on_monitor_exit(const std::shared_ptr<Container>& c) {
     json policy = c->host_config.value("RestartPolicy", json::object());
     std::string name = policy.value("Name", "no");
     int max = policy.value("MaximumRetryCount", 0);
-    if (!c->manual_stop && !stopping_) {
+    if (!c->manual_stop && !stopping_ && !c->user_restart) {
       if (name == "always" || name == "unless-stopped")
         restart = true;
       else if (name == "on-failure" && c->state.exit_code != 0 && (max == 0 || c->restart_count < max))
         restart = true;
     }
-    autoremove = !restart && c->host_config.value("AutoRemove", false);
+    autoremove = !restart && !c->user_restart && c->host_config.value("AutoRemove", false);
     if (restart) {
       // docker's back-off: 100 ms doubling per restart, at most a minute,
       // back to the start after a run of 10 s or more.
@@ -771,16 +780,30 @@ void ContainerManager::on_monitor_exit(const std::shared_ptr<Container>& c) {
 }
 
 void ContainerManager::schedule_restart(const std::shared_ptr<Container>& c, int delay_ms) {
-  std::thread([this, c, delay_ms] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+  uint64_t generation;
+  {
+    std::lock_guard g(mu_);
+    generation = ++c->restart_generation;
+  }
+  std::thread([this, c, delay_ms, generation] {
+    {
+      // Woken early only by shutdown; a stop or another exit in the
+      // meantime makes this restart stale (the generation moved on).
+      std::unique_lock g(mu_);
+      cv_.wait_for(g, std::chrono::milliseconds(delay_ms), [&] { return stopping_; });
+    }
     std::lock_guard op(c->op);
+    std::string name;
     {
       std::lock_guard g(mu_);
-      if (c->removed || c->manual_stop || stopping_ || c->state.status != "restarting") return;
+      if (c->removed || c->manual_stop || stopping_ || c->state.status != "restarting" ||
+          c->restart_generation != generation)
+        return;
       c->restart_count++;
+      name = c->name;
     }
     auto r = start_locked(c);
-    if (auto* e = std::get_if<ApiError>(&r)) log::warn(cat("restart ", c->name, ": ", e->message));
+    if (auto* e = std::get_if<ApiError>(&r)) log::warn(cat("restart ", name, ": ", e->message));
   }).detach();
 }
 
@@ -880,7 +903,15 @@ ApiResult<bool> ContainerManager::restart(const std::string& ref, std::optional<
   }
   if (timeout_s) timeout = *timeout_s;
   std::lock_guard op(c->op);
+  {
+    std::lock_guard g(mu_);
+    c->user_restart = true;
+  }
   auto r = stop_locked(c, timeout, sig);
+  {
+    std::lock_guard g(mu_);
+    c->user_restart = false;
+  }
   if (auto* e = std::get_if<ApiError>(&r)) return *e;
   auto s = start_locked(c);
   if (auto* e = std::get_if<ApiError>(&s)) return *e;
@@ -1151,13 +1182,19 @@ Status ContainerManager::load() {
       by_id_[id] = c;
       by_name_[c->name] = id;
     }
-    if (was_live && monitor_alive(cdir)) {
+    // Any record may have a live monitor: berthd may have died between
+    // spawning it and recording the start.
+    if (monitor_alive(cdir)) {
       auto pid_text = read_file(cdir + "/" + std::string(monitor::kPidFile));
       pid_t mpid = pid_text ? static_cast<pid_t>(std::strtol(pid_text->c_str(), nullptr, 10)) : 0;
       UniqueFd pidfd(mpid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, mpid, 0)) : -1);
       // The lock is still held after the pidfd was opened: it is the monitor.
       if (pidfd && monitor_alive(cdir)) {
         c->monitor_pid = mpid;
+        if (!was_live) {
+          c->state.status = "running";
+          c->has_been_started = true;
+        }
         watch(c, std::move(pidfd));
         log::info(cat("container ", c->name, " is still running (monitor ", mpid, ")"));
         continue;
@@ -1175,8 +1212,9 @@ Status ContainerManager::load() {
   }
   for (auto& c : to_start) {
     std::lock_guard op(c->op);
+    std::string name = c->name;  // no other thread serves requests yet
     auto r = start_locked(c);
-    if (auto* e = std::get_if<ApiError>(&r)) log::warn(cat("restart ", c->name, ": ", e->message));
+    if (auto* e = std::get_if<ApiError>(&r)) log::warn(cat("restart ", name, ": ", e->message));
   }
   return {};
 }

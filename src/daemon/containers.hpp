@@ -15,6 +15,7 @@
 #include <spawn.h>
 #include <sys/types.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
@@ -73,6 +74,8 @@ struct Container {
   /// Exits seen since berthd started: attach and wait compare it.
   uint64_t exits = 0;
   bool removed = false;
+  bool user_restart = false;     // a `restart` is stopping it: no policy, no AutoRemove
+  uint64_t restart_generation = 0;  // a pending policy restart runs only for its own exit
   std::mutex op;  // one lifecycle operation at a time
 
   std::string dir;  // <data-root>/containers/<id>
@@ -86,6 +89,7 @@ struct ExecRecord {
   std::vector<std::string> env;
   std::string user, working_dir;
   bool tty = false, attach_stdin = false, attach_stdout = true, attach_stderr = true, privileged = false;
+  bool started = false;  // set once, by the one start that runs it
   bool running = false;
   std::optional<int> exit_code;
   pid_t pid = 0;
@@ -124,6 +128,10 @@ class ContainerManager {
   Status load();
 
   const Options& options() const { return o_; }
+  /// berthd is stopping: connections are about to be shut down, which a
+  /// handler must not take for its client's doing.
+  void begin_shutdown() { shutting_down_ = true; }
+  bool shutting_down() const { return shutting_down_; }
   std::string runtime_root() const { return o_.exec_root + "/runtime"; }
 
   ApiResult<std::pair<std::string, std::vector<std::string>>> create(const std::string& name,
@@ -206,6 +214,7 @@ class ContainerManager {
   std::map<int, std::pair<std::shared_ptr<Container>, UniqueFd>> watched_;  // mu_ held
   std::thread watcher_;
   bool stopping_ = false;
+  std::atomic<bool> shutting_down_{false};
 };
 
 /// Docker's container name rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ (a leading '/' allowed).

@@ -586,6 +586,7 @@ Result<size_t> Server::run(int stop_fd, int grace_s) {
   }
   stopping_ = true;
   listener_.reset();
+  if (options_.on_stop) options_.on_stop();
   std::unique_lock lock(mu_);
   // Idle connections wake from recv(); a request in progress finishes.
   for (int fd : open_) ::shutdown(fd, SHUT_RD);

@@ -160,6 +160,9 @@ struct ServerOptions {
   /// An idle keep-alive connection is closed after this many seconds.
   int idle_timeout_s = 300;
   CommonHeaders common_headers;
+  /// Called once the server is stopping, before it shuts the open
+  /// connections down for reading.
+  std::function<void()> on_stop;
 };
 
 /// Accepts on a listening socket and serves each connection on its own thread.

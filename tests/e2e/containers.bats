@@ -332,3 +332,56 @@ teardown() {
   run --separate-stderr docker start -a kept
   [ "$output" = remembered ]
 }
+
+@test "exec -d returns at once; restart keeps a --rm container; start of a paused one is refused" {
+  docker run -d --rm --name rr busybox sleep 1000 >/dev/null
+  SECONDS=0
+  run --separate-stderr docker exec -d rr sleep 300
+  [ "$status" -eq 0 ]
+  [ "$SECONDS" -lt 5 ]
+  run --separate-stderr docker exec -d rr nosuchcmd
+  [ "$status" -ne 0 ]
+  [[ $stderr == *"executable file not found"* ]]
+  docker restart -t 1 rr >/dev/null
+  run --separate-stderr docker inspect -f '{{.State.Status}}' rr
+  [ "$output" = running ]
+  if docker pause rr >/dev/null 2>&1; then
+    run api -X POST http://berth/v1.43/containers/rr/start
+    [ "${lines[-1]}" = 409 ]
+    docker unpause rr >/dev/null
+  fi
+  docker stop -t 1 rr >/dev/null
+  # --rm: gone once stopped.
+  for i in $(seq 50); do [ -z "$(docker ps -a -q)" ] && break; sleep 0.1; done
+  [ -z "$(docker ps -a -q)" ]
+}
+
+@test "the detach keys end an attach and leave the container running" {
+  docker run -d -it --name dk busybox sh >/dev/null
+  run python3 - "$SOCK" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"POST /v1.43/containers/dk/attach?stream=1&stdin=1&stdout=1&stderr=1 HTTP/1.1\r\n"
+          b"Host: berth\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n")
+head = b""
+while b"\r\n\r\n" not in head:
+    head += s.recv(1)
+print(head.split(b"\r\n")[0].decode())
+s.settimeout(10)
+s.sendall(b"echo ty''ped\n")
+seen = b""
+while b"typed" not in seen:
+    seen += s.recv(4096)
+# Split across two writes: the sequence is found across reads.
+s.sendall(b"\x10")
+s.sendall(b"\x11")
+while s.recv(4096):
+    pass
+print("closed")
+PY
+  [ "${lines[0]}" = "HTTP/1.1 101 UPGRADED" ]
+  [ "${lines[1]}" = closed ]
+  run --separate-stderr docker inspect -f '{{.State.Status}}' dk
+  [ "$output" = running ]
+}

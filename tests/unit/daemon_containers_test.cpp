@@ -130,3 +130,33 @@ TEST_CASE("the log reader: rotated files first, then what is appended, across a 
 }
 
 }  // namespace
+
+namespace {
+
+using namespace berth::daemon;
+
+TEST_CASE("detach keys: docker's spelling, and the sequence found across reads") {
+  CHECK(parse_detach_keys("ctrl-p,ctrl-q").value() == "\x10\x11");
+  CHECK(parse_detach_keys("ctrl-a,x").value() == std::string("\x01x"));
+  CHECK(parse_detach_keys("ctrl-[").value() == "\x1b");
+  CHECK_FALSE(parse_detach_keys("ctrl-1").ok());
+  CHECK_FALSE(parse_detach_keys("alt-x").ok());
+
+  DetachKeys keys("\x10\x11");
+  std::string out;
+  CHECK_FALSE(keys.feed("ab\x10", &out));
+  CHECK(out == "ab");
+  // A partial match that does not go on is input after all.
+  CHECK_FALSE(keys.feed("c", &out));
+  CHECK(out == "ab\x10" "c");
+  CHECK_FALSE(keys.feed("\x10\x10", &out));
+  CHECK(out == "ab\x10" "c\x10");
+  CHECK(keys.feed("\x11zz", &out));
+  CHECK(out == "ab\x10" "c\x10");
+  DetachKeys none("");
+  std::string all;
+  CHECK_FALSE(none.feed("\x10\x11", &all));
+  CHECK(all == "\x10\x11");
+}
+
+}  // namespace
