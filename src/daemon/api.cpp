@@ -168,17 +168,12 @@ void Api::version(ResponseWriter& resp) {
                   {"KernelVersion", kernel},
                   {"Experimental", "false"},
                   {"BuildTime", ""}};
-  json j = {{"Platform", {{"Name", "berth"}}},
-            {"Components", json::array({{{"Name", "Engine"}, {"Version", kBerthVersion}, {"Details", details}}})},
-            {"Version", kBerthVersion},
-            {"ApiVersion", kApiVersion},
-            {"MinAPIVersion", kMinApiVersion},
-            {"GitCommit", kBerthCommit},
-            {"GoVersion", ""},
-            {"Os", "linux"},
-            {"Arch", arch},
-            {"KernelVersion", kernel},
-            {"BuildTime", ""}};
+  // The top level repeats the engine's details (but "Experimental").
+  json j = details;
+  j.erase("Experimental");
+  j["Platform"] = {{"Name", "berth"}};
+  j["Components"] = json::array({{{"Name", "Engine"}, {"Version", kBerthVersion}, {"Details", details}}});
+  j["Version"] = kBerthVersion;
   send_json(resp, 200, j);
 }
 

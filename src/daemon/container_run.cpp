@@ -1,0 +1,505 @@
+// ContainerManager: start through a berth-monitor, exits, restart policies,
+// the reload after berthd restarts.
+#include "daemon/containers.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstring>
+
+#include "common/fs.hpp"
+#include "common/log.hpp"
+#include "common/process.hpp"
+#include "common/strings.hpp"
+#include "common/time.hpp"
+#include "common/unix_socket.hpp"
+#include "daemon/container_io.hpp"
+#include "daemon/container_util.hpp"
+#include "daemon/images.hpp"
+#include "image/runconfig.hpp"
+#include "monitor/protocol.hpp"
+#include "runtime/container.hpp"
+#include "runtime/linux_names.hpp"
+#include "runtime/spec_default.hpp"
+
+namespace berth::daemon {
+
+using nlohmann::json;
+using namespace detail;
+
+// ---- start -------------------------------------------------------------------
+
+Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const json& host) {
+  std::shared_lock store_lock(store_mu_);
+  auto found = find_image(store_, index_, c.image_id);
+  if (!found) return std::move(found).error();
+  if (!*found) return make_error("No such image: ", c.image, " (", c.image_id, ")");
+  const image::ResolvedImage& img = (*found)->image.resolved;
+  auto chain = snaps_.prepare(store_, img);
+  if (!chain) return std::move(chain).error().wrap("unpack " + c.image);
+  std::string rootfs = c.dir + "/rootfs";
+  unmount_rootfs(c.dir);
+  BERTH_TRY(mkdir_all(rootfs, 0755));
+  BERTH_TRY(image::mount_overlay(snaps_, *chain, c.dir + "/upper", c.dir + "/work", rootfs));
+  auto fail = [&](Error e) -> Status {
+    unmount_rootfs(c.dir);
+    return e;
+  };
+  auto rootfd = open_file(rootfs, O_RDONLY | O_DIRECTORY);
+  if (!rootfd) return fail(std::move(rootfd).error());
+
+  image::RunOverrides o;
+  o.entrypoint = strings_of(cfg.value("Entrypoint", json()));
+  o.cmd = strings_of(cfg.value("Cmd", json()));
+  o.env = strings_of(cfg.value("Env", json()));
+  o.working_dir = cfg.value("WorkingDir", "");
+  o.user = cfg.value("User", "");
+  o.hostname = cfg.value("Hostname", "");
+  o.tty = cfg.value("Tty", false);
+  o.volume_root = c.dir + "/volumes";
+  std::string base = runtime::default_spec_json(false, 0, 0);
+  auto text = image::runtime_config(base, img.config, o, rootfd->get(), rootfs);
+  if (!text) return fail(std::move(text).error());
+  json spec = json::parse(*text);
+
+  // Network: the host's, or a namespace of the container's own (loopback
+  // only until berth has a bridge).
+  json& ns = spec["linux"]["namespaces"];
+  if (host.value("NetworkMode", "") == "host") {
+    json kept = json::array();
+    for (auto& n : ns)
+      if (n.value("type", "") != "network" && n.value("type", "") != "uts") kept.push_back(n);
+    ns = kept;
+    spec.erase("hostname");
+  }
+  // /etc/hostname, /etc/hosts and /etc/resolv.conf, as docker provides them.
+  std::string hostname = spec.value("hostname", "");
+  if (hostname.empty()) {
+    char h[256] = {};
+    ::gethostname(h, sizeof h - 1);
+    hostname = h;
+  }
+  auto etc = [&](const char* name, const std::string& content) -> Status {
+    std::string p = cat(c.dir, "/", name);
+    BERTH_TRY(write_file(p, content, true, 0644));
+    spec["mounts"].push_back({{"destination", cat("/etc/", name)},
+                              {"type", "bind"},
+                              {"source", p},
+                              {"options", {"rbind", "rprivate"}}});
+    return {};
+  };
+  std::string resolv = read_file("/etc/resolv.conf").value_or("");
+  if (auto st = etc("hostname", hostname + "\n"); !st) return fail(st.error());
+  if (auto st = etc("hosts", cat("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t",
+                                 hostname, "\n"));
+      !st)
+    return fail(st.error());
+  if (auto st = etc("resolv.conf", resolv); !st) return fail(st.error());
+  for (const auto& b : strings_of(host.value("Binds", json::array()))) {
+    auto parts = split(b, ':');
+    json opts = {"rbind", "rprivate"};
+    if (parts.size() == 3)
+      for (const auto& opt : split(parts[2], ','))
+        if (opt == "ro") opts.push_back("ro");
+    spec["mounts"].push_back({{"destination", parts[1]}, {"type", "bind"}, {"source", parts[0]}, {"options", opts}});
+  }
+  json res = json::object();
+  if (int64_t m = int_field(host, "Memory"); m > 0) res["memory"]["limit"] = m;
+  if (int64_t n = int_field(host, "NanoCpus"); n > 0) {
+    res["cpu"]["period"] = 100000;
+    res["cpu"]["quota"] = n / 10000;  // n/1e9 CPUs of a 100 ms period
+  }
+  if (int64_t s = int_field(host, "CpuShares"); s > 0) res["cpu"]["shares"] = s;
+  if (int64_t p = int_field(host, "PidsLimit"); p > 0) res["pids"]["limit"] = p;
+  if (!res.empty()) {
+    json& r = spec["linux"]["resources"];
+    for (auto& [k, v] : res.items()) r[k] = v;
+  }
+  // The terminal's size from the start (docker CLIs send it at create), so
+  // the process never sees a 0x0 terminal before the first resize.
+  if (auto cs = host.find("ConsoleSize"); o.tty && cs != host.end() && cs->is_array() && cs->size() == 2 &&
+                                          (*cs)[0].is_number_unsigned() && (*cs)[1].is_number_unsigned() &&
+                                          (*cs)[0].get<uint64_t>() > 0 && (*cs)[1].get<uint64_t>() > 0)
+    spec["process"]["consoleSize"] = {{"height", (*cs)[0]}, {"width", (*cs)[1]}};
+  spec["linux"]["cgroupsPath"] = o_.cgroup_parent + "/" + c.id;
+  UniqueFd dfd(::open(c.dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dfd) return fail(sys_error("open ", c.dir));
+  if (auto st = write_file_atomic(dfd.get(), "config.json", spec.dump(2) + "\n", 0600); !st) return fail(st.error());
+  return {};
+}
+
+ApiResult<bool> ContainerManager::start(const std::string& ref) {
+  std::shared_ptr<Container> c;
+  {
+    std::lock_guard g(mu_);
+    c = lookup(ref);
+  }
+  if (!c) return ApiError{404, "No such container: " + ref};
+  std::lock_guard op(c->op);
+  return start_locked(c);
+}
+
+ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>& c) {
+  json cfg, host;
+  {
+    std::lock_guard g(mu_);
+    if (c->removed) return ApiError{404, "No such container: " + c->id};
+    if (c->state.status == "paused") return ApiError{409, "cannot start a paused container, try unpause instead"};
+    if (c->state.status == "running") return false;
+    cfg = c->config;
+    host = c->host_config;
+    c->manual_stop = false;
+  }
+  // A start that fails counts as an exit (docker's "created" container
+  // with the exit status the error implies): waiters and attached clients
+  // finish, and an AutoRemove container goes.
+  auto fail_start = [&](int status, const std::string& message) -> ApiResult<bool> {
+    bool autoremove = false;
+    {
+      std::lock_guard g(mu_);
+      c->state.error = message;
+      c->state.exit_code = exit_code_for_start_error(message);
+      c->state.finished_at = now_nano();
+      if (c->state.status == "created" && c->has_been_started) c->state.status = "exited";
+      if (c->state.status == "restarting") c->state.status = "exited";
+      c->exits++;
+      autoremove = c->host_config.value("AutoRemove", false);
+      persist(*c);
+    }
+    cv_.notify_all();
+    if (autoremove) {
+      // This start holds the container's op lock; the removal waits for it.
+      std::string id = c->id;
+      std::thread([this, id] { remove(id, true, true); }).detach();
+    }
+    return ApiError{status, message};
+  };
+  ::unlink((c->dir + "/" + std::string(monitor::kExitFile)).c_str());
+  if (auto st = prepare_bundle(*c, cfg, host); !st) return fail_start(500, st.error().message());
+
+  std::string root = runtime_root();
+  if (auto st = mkdir_all(root, 0700); !st) {
+    unmount_rootfs(c->dir);
+    return fail_start(500, st.error().message());
+  }
+  int sync[2];
+  if (::pipe2(sync, O_CLOEXEC) < 0) {
+    unmount_rootfs(c->dir);
+    return fail_start(500, sys_error("pipe").message());
+  }
+  UniqueFd sync_r(sync[0]), sync_w(sync[1]);
+  std::vector<std::string> args = {o_.monitor_path, "--root",   root,  "--id",  c->id, "--bundle",
+                                   c->dir,          "--dir",    c->dir, "--sync-fd", "3"};
+  if (cfg.value("Tty", false)) args.push_back("--tty");
+  if (cfg.value("OpenStdin", false)) args.push_back("--stdin");
+  if (cfg.value("StdinOnce", false)) args.push_back("--stdin-once");
+  args.insert(args.end(), {"--log-max-size", std::to_string(o_.log_max_size), "--log-max-files",
+                           std::to_string(o_.log_max_files)});
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  std::string mlog = c->dir + "/monitor.log";
+  posix_spawn_file_actions_addopen(&fa, 1, mlog.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 1, 2);
+  posix_spawn_file_actions_adddup2(&fa, sync_w.get(), 3);
+  auto spawned = spawn_program(std::move(args), &fa, true);
+  posix_spawn_file_actions_destroy(&fa);
+  sync_w.reset();
+  if (!spawned) {
+    unmount_rootfs(c->dir);
+    return fail_start(500, spawned.error().message());
+  }
+  pid_t mpid = *spawned;
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, mpid, 0)));
+
+  // The monitor's one line: "ok <pid>" or "error <message>".
+  std::string line;
+  for (;;) {
+    pollfd p{sync_r.get(), POLLIN, 0};
+    int n = ::poll(&p, 1, 120000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      line = "error berth-monitor did not report within 120 s";
+      break;
+    }
+    char buf[4096];
+    ssize_t r = ::read(sync_r.get(), buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    line.append(buf, static_cast<size_t>(r));
+    if (line.find('\n') != std::string::npos) break;
+  }
+  if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
+  if (!line.starts_with("ok ")) {
+    // A monitor that never answered may still be at work: stop it and
+    // whatever it made before reaping it.
+    ::kill(mpid, SIGKILL);
+    best_effort(runtime::delete_container(root, c->id, true), "delete " + c->id);
+    int status = 0;
+    while (::waitpid(mpid, &status, 0) < 0 && errno == EINTR) {
+    }
+    unmount_rootfs(c->dir);
+    std::string msg = line.starts_with("error ") ? line.substr(6) : line;
+    if (msg.empty()) {
+      auto tail = read_file(mlog).value_or("");
+      msg = "berth-monitor exited without reporting" + (tail.empty() ? std::string() : ": " + std::string(trim(tail)));
+    }
+    int code = exit_code_for_start_error(msg);
+    return fail_start(code == 128 ? 500 : 400, msg);
+  }
+  pid_t init = static_cast<pid_t>(std::strtol(line.c_str() + 3, nullptr, 10));
+  Snapshot s;
+  {
+    std::lock_guard g(mu_);
+    c->state.status = "running";
+    c->state.pid = init;
+    c->state.error.clear();
+    c->state.exit_code = 0;
+    c->state.oom_killed = false;
+    c->state.started_at = now_nano();
+    c->state.finished_at = "0001-01-01T00:00:00Z";
+    c->has_been_started = true;
+    c->monitor_pid = mpid;
+    persist(*c);
+    s = snap(*c);
+  }
+  cv_.notify_all();
+  watch(c, std::move(pidfd));
+  emit("start", s);
+  return true;
+}
+
+// ---- exits -------------------------------------------------------------------
+
+void ContainerManager::watch(const std::shared_ptr<Container>& c, UniqueFd pidfd) {
+  if (!pidfd) {
+    // Without a pidfd there is nothing to wait on: treat as exited now.
+    std::thread([this, c] { on_monitor_exit(c); }).detach();
+    return;
+  }
+  int fd = pidfd.get();
+  {
+    std::lock_guard g(mu_);
+    watched_[fd] = {c, std::move(pidfd)};
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.fd = fd;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+}
+
+void ContainerManager::watcher_loop() {
+  for (;;) {
+    epoll_event evs[16];
+    int n = ::epoll_wait(epoll_.get(), evs, 16, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return;
+    for (int i = 0; i < n; ++i) {
+      int fd = evs[i].data.fd;
+      if (fd == wake_.get()) {
+        std::lock_guard g(mu_);
+        if (stopping_) return;
+        continue;
+      }
+      std::shared_ptr<Container> c;
+      UniqueFd owned;
+      {
+        std::lock_guard g(mu_);
+        auto it = watched_.find(fd);
+        if (it == watched_.end()) continue;
+        c = it->second.first;
+        owned = std::move(it->second.second);
+        watched_.erase(it);
+      }
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+      siginfo_t si{};
+      ::waitid(static_cast<idtype_t>(3) /* P_PIDFD */, static_cast<id_t>(fd), &si, WEXITED | WNOHANG);
+      // The rest (unmounts, restarts) runs off the watcher thread.
+      std::thread([this, c] { on_monitor_exit(c); }).detach();
+    }
+  }
+}
+
+void ContainerManager::on_monitor_exit(const std::shared_ptr<Container>& c) {
+  auto text = read_file(c->dir + "/" + std::string(monitor::kExitFile));
+  json ex = text ? json::parse(*text, nullptr, false) : json();
+  bool recorded = ex.is_object();
+  if (!recorded) {
+    // The monitor died without recording an exit: make sure nothing of the
+    // container is left running.
+    best_effort(runtime::delete_container(runtime_root(), c->id, true), "delete " + c->id);
+  }
+  unmount_rootfs(c->dir);
+  Snapshot s;
+  bool restart = false, autoremove = false;
+  int delay_ms = 0;
+  {
+    std::lock_guard g(mu_);
+    if (c->removed) return;
+    c->state.pid = 0;
+    c->state.exit_code = recorded ? ex.value("ExitCode", 0) : 255;
+    c->state.oom_killed = recorded && ex.value("OOMKilled", false);
+    c->state.finished_at = recorded ? ex.value("FinishedAt", now_nano()) : now_nano();
+    if (!recorded) c->state.error = "berth-monitor exited without recording the container's exit (see monitor.log)";
+    c->monitor_pid = 0;
+    c->exits++;
+    json policy = c->host_config.value("RestartPolicy", json::object());
+    std::string name = policy.value("Name", "no");
+    int max = policy.value("MaximumRetryCount", 0);
+    if (!c->manual_stop && !stopping_ && !c->user_restart) {
+      if (name == "always" || name == "unless-stopped")
+        restart = true;
+      else if (name == "on-failure" && c->state.exit_code != 0 && (max == 0 || c->restart_count < max))
+        restart = true;
+    }
+    autoremove = !restart && !c->user_restart && c->host_config.value("AutoRemove", false);
+    if (restart) {
+      // docker's back-off: 100 ms doubling per restart, at most a minute,
+      // back to the start after a run of 10 s or more.
+      int64_t ran = parse_rfc3339(c->state.finished_at) - parse_rfc3339(c->state.started_at);
+      int n = ran >= 10 ? 0 : std::min(c->restart_count, 10);
+      delay_ms = std::min(100 << n, 60000);
+      c->state.status = "restarting";
+    } else {
+      c->state.status = "exited";
+    }
+    persist(*c);
+    s = snap(*c);
+  }
+  cv_.notify_all();
+  emit("die", s, {{"exitCode", std::to_string(s.state.exit_code)}});
+  if (restart) schedule_restart(c, delay_ms);
+  if (autoremove) remove(c->id, true, true);
+}
+
+void ContainerManager::schedule_restart(const std::shared_ptr<Container>& c, int delay_ms) {
+  uint64_t generation;
+  {
+    std::lock_guard g(mu_);
+    generation = ++c->restart_generation;
+  }
+  std::thread([this, c, delay_ms, generation] {
+    {
+      // Woken early only by shutdown; a stop or another exit in the
+      // meantime makes this restart stale (the generation moved on).
+      std::unique_lock g(mu_);
+      cv_.wait_for(g, std::chrono::milliseconds(delay_ms), [&] { return stopping_; });
+    }
+    std::lock_guard op(c->op);
+    std::string name;
+    {
+      std::lock_guard g(mu_);
+      if (c->removed || c->manual_stop || stopping_ || c->state.status != "restarting" ||
+          c->restart_generation != generation)
+        return;
+      c->restart_count++;
+      name = c->name;
+    }
+    auto r = start_locked(c);
+    if (auto* e = std::get_if<ApiError>(&r)) log::warn(cat("restart ", name, ": ", e->message));
+  }).detach();
+}
+
+
+// ---- reload --------------------------------------------------------------------
+
+Status ContainerManager::load() {
+  std::string dir = o_.data_root + "/containers";
+  BERTH_TRY(mkdir_all(dir, 0700));
+  BERTH_TRY(mkdir_all(runtime_root(), 0700));
+  std::vector<std::shared_ptr<Container>> to_start;
+  DIR* d = ::opendir(dir.c_str());
+  if (!d) return sys_error("open ", dir);
+  std::vector<std::string> ids;
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ids.push_back(e->d_name);
+  ::closedir(d);
+  for (const auto& id : ids) {
+    std::string cdir = dir + "/" + id;
+    auto text = read_file(cdir + "/" + kRecord);
+    json j = text ? json::parse(*text, nullptr, false) : json();
+    if (!j.is_object() || j.value("Id", "") != id) {
+      log::warn(cat("ignoring ", cdir, ": no readable ", kRecord));
+      continue;
+    }
+    auto c = std::make_shared<Container>();
+    c->id = id;
+    c->dir = cdir;
+    c->name = j.value("Name", id.substr(0, 12));
+    c->created = j.value("Created", "");
+    c->image = j.value("Image", "");
+    c->image_id = j.value("ImageID", "");
+    c->config = j.value("Config", json::object());
+    c->host_config = j.value("HostConfig", json::object());
+    c->path = j.value("Path", "");
+    c->args = strings_of(j.value("Args", json::array()));
+    c->restart_count = j.value("RestartCount", 0);
+    c->manual_stop = j.value("ManualStop", false);
+    c->has_been_started = j.value("HasBeenStarted", false);
+    json st = j.value("State", json::object());
+    c->state.status = st.value("Status", "created");
+    c->state.pid = st.value("Pid", 0);
+    c->state.exit_code = st.value("ExitCode", 0);
+    c->state.oom_killed = st.value("OOMKilled", false);
+    c->state.error = st.value("Error", "");
+    c->state.started_at = st.value("StartedAt", c->state.started_at);
+    c->state.finished_at = st.value("FinishedAt", c->state.finished_at);
+    bool was_live = c->state.status == "running" || c->state.status == "paused";
+    {
+      std::lock_guard g(mu_);
+      by_id_[id] = c;
+      by_name_[c->name] = id;
+    }
+    // Any record may have a live monitor: berthd may have died between
+    // spawning it and recording the start.
+    if (monitor_alive(cdir)) {
+      auto pid_text = read_file(cdir + "/" + std::string(monitor::kPidFile));
+      pid_t mpid = pid_text ? static_cast<pid_t>(std::strtol(pid_text->c_str(), nullptr, 10)) : 0;
+      UniqueFd pidfd(mpid > 0 ? static_cast<int>(::syscall(SYS_pidfd_open, mpid, 0)) : -1);
+      // The lock is still held after the pidfd was opened: it is the monitor.
+      if (pidfd && monitor_alive(cdir)) {
+        c->monitor_pid = mpid;
+        if (!was_live) {
+          c->state.status = "running";
+          c->has_been_started = true;
+        }
+        watch(c, std::move(pidfd));
+        log::info(cat("container ", c->name, " is still running (monitor ", mpid, ")"));
+        continue;
+      }
+    }
+    if (was_live || c->state.status == "restarting") {
+      // It stopped while berthd was away: record how.
+      on_monitor_exit(c);
+      continue;
+    }
+    std::string policy = c->host_config.value("RestartPolicy", json::object()).value("Name", "no");
+    if ((policy == "always" || (policy == "unless-stopped" && !c->manual_stop)) && c->has_been_started &&
+        !c->manual_stop)
+      to_start.push_back(c);
+  }
+  for (auto& c : to_start) {
+    std::lock_guard op(c->op);
+    std::string name = c->name;  // no other thread serves requests yet
+    auto r = start_locked(c);
+    if (auto* e = std::get_if<ApiError>(&r)) log::warn(cat("restart ", name, ": ", e->message));
+  }
+  return {};
+}
+
+}  // namespace berth::daemon
