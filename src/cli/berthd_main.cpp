@@ -25,6 +25,7 @@
 #include "common/unique_fd.hpp"
 #include "common/unix_socket.hpp"
 #include "daemon/api.hpp"
+#include "daemon/image_helper.hpp"
 #include "daemon/http.hpp"
 #include "image/prune.hpp"
 #include "version.hpp"
@@ -114,6 +115,8 @@ int main(int argc, char** argv) {
   std::string log_max_size = "10m";
   config.monitor_path = self_dir + "/berth-monitor";
   config.runtime_path = self_dir + "/berth-runtime";
+  // berth-image installs with the user commands; next to berthd in a build tree.
+  config.image_helper_path = path_exists(self_dir + "/berth-image") ? self_dir + "/berth-image" : "berth-image";
   bool help = false, version = false;
   cli::FlagSet flags;
   flags.add_string("host", 'H', &host, "unix:///PATH",
@@ -124,6 +127,8 @@ int main(int argc, char** argv) {
   flags.add_string("builtin-image", 0, &builtin, "DIR", "OCI layout of the built-in busybox image");
   flags.add_string("monitor", 0, &config.monitor_path, "PATH", "the berth-monitor program (default: next to berthd)");
   flags.add_string("runtime", 0, &config.runtime_path, "PATH", "the berth-runtime program, for exec (default: next to berthd)");
+  flags.add_string("image-helper", 0, &config.image_helper_path, "PATH",
+                   "the berth-image program that pulls, loads and unpacks (default: next to berthd, else on PATH)");
   flags.add_string("cgroup-parent", 0, &config.cgroup_parent, "PATH",
                    "the cgroup below which each container gets its own (default /berth)");
   flags.add_string("log-max-size", 0, &log_max_size, "SIZE", "rotate a container's log at this size (default 10m)");
@@ -204,11 +209,14 @@ int main(int argc, char** argv) {
   std::unique_ptr<daemon::Api> api = std::move(*api_r);
 
   if (!builtin.empty() && path_exists(builtin)) {
-    auto imported = image::import_if_missing(builtin, "busybox:latest", api->store(), api->index());
-    if (!imported)
-      log::warn(imported.error().wrap("import the built-in image from " + builtin).message());
-    else if (*imported)
-      log::info("imported the built-in image busybox:latest from " + builtin);
+    // Only a first start (or one after `rmi busybox`) pays for the helper.
+    if (auto have = api->index().get("docker.io/library/busybox:latest"); !have || !*have) {
+      daemon::ImageHelper helper(config.image_helper_path, config.data_root);
+      if (auto st = helper.run({"import", "--name", "busybox:latest", "--if-missing", "--unpack", builtin}); !st)
+        log::warn(st.error().wrap("import the built-in image from " + builtin).message());
+      else
+        log::info("imported the built-in image busybox:latest from " + builtin);
+    }
   } else {
     log::info("no built-in image at " + builtin);
   }

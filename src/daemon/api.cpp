@@ -6,7 +6,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -15,12 +15,11 @@
 #include "common/log.hpp"
 #include "common/time.hpp"
 #include "daemon/container_api.hpp"
+#include "daemon/image_helper.hpp"
 #include "daemon/images.hpp"
 #include "daemon/reply.hpp"
-#include "image/import.hpp"
 #include "image/prune.hpp"
 #include "image/reference.hpp"
-#include "image/registry.hpp"
 #include "version.hpp"
 
 namespace berth::daemon {
@@ -96,6 +95,7 @@ Result<std::unique_ptr<Api>> Api::create(ApiConfig config) {
   o.exec_root = api->config_.exec_root;
   o.monitor_path = api->config_.monitor_path;
   o.runtime_path = api->config_.runtime_path;
+  o.image_helper_path = api->config_.image_helper_path;
   o.cgroup_parent = api->config_.cgroup_parent;
   o.log_max_size = api->config_.log_max_size;
   o.log_max_files = api->config_.log_max_files;
@@ -373,22 +373,19 @@ void Api::image_inspect(const std::string& name, ResponseWriter& resp) {
 
 namespace {
 
-// The status line docker prints for each pull phase.
-const char* phase_status(image::PullProgress::Phase p) {
-  using Phase = image::PullProgress::Phase;
-  switch (p) {
-    case Phase::Waiting:
-      return "Waiting";
-    case Phase::Downloading:
-      return "Downloading";
-    case Phase::Verifying:
-      return "Verifying Checksum";
-    case Phase::Done:
-      return "Download complete";
-    case Phase::Exists:
-      return "Already exists";
-  }
-  return "";
+// The status line docker prints for each phase berth-image reports.
+const char* phase_status(const std::string& phase) {
+  if (phase == "downloading") return "Downloading";
+  if (phase == "verifying") return "Verifying Checksum";
+  if (phase == "done") return "Download complete";
+  if (phase == "exists") return "Already exists";
+  return "Waiting";
+}
+
+// The first 12 hex digits of "sha256:<hex>", as docker names layers.
+std::string short_hex(const std::string& digest) {
+  size_t colon = digest.find(':');
+  return digest.substr(colon == std::string::npos ? 0 : colon + 1, 12);
 }
 
 // Which status code a pull that failed before any output gets: a missing
@@ -422,9 +419,7 @@ void Api::image_pull(Request& req, ResponseWriter& resp) {
   std::optional<image::Digest> before;
   if (auto old = index_.get(stored); old && *old) before = (*old)->target.digest;
 
-  std::mutex out_mu;
   auto line = [&](const json& j) {
-    std::lock_guard g(out_mu);
     if (!resp.started()) {
       resp.begin_stream(200, "application/json");
       resp.chunk(
@@ -435,64 +430,48 @@ void Api::image_pull(Request& req, ResponseWriter& resp) {
     resp.chunk(j.dump() + "\n");
   };
 
-  struct LayerState {
-    std::chrono::steady_clock::time_point last{};
-    image::PullProgress::Phase phase = image::PullProgress::Phase::Waiting;
-    bool seen = false;
-  };
-  std::map<image::Digest, LayerState> layers;
-  image::PullOptions opts;
-  opts.progress = [&](const image::PullProgress& p) {
-    // The config is a small document; docker does not show it either.
-    if (!image::media::is_layer(p.media_type)) return;
-    LayerState& st = layers[p.digest];
-    std::string id = short_id(p.digest);
-    if (!st.seen) {
-      st.seen = true;
-      if (p.phase != image::PullProgress::Phase::Exists)
-        line({{"status", "Pulling fs layer"}, {"progressDetail", json::object()}, {"id", id}});
+  // Which layers this pull had to fetch: those get "Pull complete" at the
+  // end, as docker prints.
+  std::vector<std::pair<std::string, bool>> fetched;  // digest, fetched; in the order first seen
+  auto on_event = [&](const json& ev) {
+    if (auto p = ev.find("progress"); p != ev.end() && p->is_object()) {
+      // The config is a small document; docker does not show it either.
+      if (!image::media::is_layer(p->value("media_type", ""))) return;
+      std::string digest = p->value("digest", "");
+      std::string phase = p->value("phase", "");
+      std::string id = short_hex(digest);
+      auto seen = std::find_if(fetched.begin(), fetched.end(), [&](const auto& f) { return f.first == digest; });
+      if (seen == fetched.end()) {
+        fetched.emplace_back(digest, phase != "exists");
+        if (phase != "exists") line({{"status", "Pulling fs layer"}, {"progressDetail", json::object()}, {"id", id}});
+      }
+      if (phase == "downloading")
+        line({{"status", "Downloading"},
+              {"progressDetail", {{"current", p->value("done", 0)}, {"total", p->value("total", 0)}}},
+              {"id", id}});
+      else if (phase != "waiting")
+        line({{"status", phase_status(phase)}, {"progressDetail", json::object()}, {"id", id}});
+    } else if (auto x = ev.find("extracting"); x != ev.end() && x->is_string()) {
+      line({{"status", "Extracting"}, {"progressDetail", json::object()}, {"id", short_hex(x->get<std::string>())}});
+    } else if (auto d = ev.find("pulled"); d != ev.end() && d->is_object()) {
+      for (const auto& [digest, was_fetched] : fetched)
+        if (was_fetched)
+          line({{"status", "Pull complete"}, {"progressDetail", json::object()}, {"id", short_hex(digest)}});
+      std::string target = d->value("digest", "");
+      line({{"status", "Digest: " + target}});
+      bool same = before && before->str() == target;
+      line({{"status",
+             cat("Status: ", same ? "Image is up to date for " : "Downloaded newer image for ", ref->familiar())}});
     }
-    auto now = std::chrono::steady_clock::now();
-    if (p.phase == image::PullProgress::Phase::Downloading) {
-      // Progress at most every 100ms per layer: the client redraws anyway.
-      if (st.phase == p.phase && now - st.last < std::chrono::milliseconds(100) && p.done != p.total) return;
-      st.last = now;
-      st.phase = p.phase;
-      line({{"status", "Downloading"}, {"progressDetail", {{"current", p.done}, {"total", p.total}}}, {"id", id}});
-      return;
-    }
-    if (st.phase == p.phase && p.phase == image::PullProgress::Phase::Waiting) return;
-    st.phase = p.phase;
-    line({{"status", phase_status(p.phase)}, {"progressDetail", json::object()}, {"id", id}});
   };
 
-  auto fail = [&](const Error& e) {
-    std::string msg = e.message();
+  // The pull and its unpacking run in berth-image (image_helper.hpp).
+  if (auto st = ImageHelper(config_.image_helper_path, config_.data_root).run({"pull", ref->str()}, on_event); !st) {
+    std::string msg = st.error().message();
     log::warn(msg);
-    if (!resp.started()) return send_error(resp, pull_error_status(e), msg);
+    if (!resp.started()) return send_error(resp, pull_error_status(st.error()), msg);
     line({{"errorDetail", {{"message", msg}}}, {"error", msg}});
-  };
-
-  auto pulled = image::pull(*ref, store_, index_, opts);
-  if (!pulled) return fail(pulled.error());
-  auto resolved = image::resolve_image(store_, pulled->target, opts.platform);
-  if (!resolved) return fail(resolved.error());
-  // Unpacked now, as docker does, so the first run does not pay for it.
-  const auto& mlayers = resolved->manifest.layers;
-  auto chain = snaps_.prepare(store_, *resolved, {}, [&](size_t i) {
-    if (i < mlayers.size())
-      line({{"status", "Extracting"}, {"progressDetail", json::object()}, {"id", short_id(mlayers[i].digest)}});
-  });
-  if (!chain) return fail(chain.error());
-  for (const auto& l : mlayers) {
-    auto it = layers.find(l.digest);
-    if (it != layers.end() && it->second.phase != image::PullProgress::Phase::Exists)
-      line({{"status", "Pull complete"}, {"progressDetail", json::object()}, {"id", short_id(l.digest)}});
   }
-  line({{"status", "Digest: " + pulled->target.digest.str()}});
-  bool same = before && *before == pulled->target.digest;
-  line({{"status",
-         cat("Status: ", same ? "Image is up to date for " : "Downloaded newer image for ", ref->familiar())}});
 }
 
 void Api::image_tag(const std::string& name, Request& req, ResponseWriter& resp) {
@@ -581,15 +560,16 @@ void Api::image_load(Request& /*req*/, BodyReader& body, ResponseWriter& resp) {
   fd.reset();
 
   std::shared_lock lock(store_mu_);
-  auto recs = image::import_archive(path, store_, index_, {});
-  if (!recs) return send_error(resp, recs.error().code() ? 500 : 400, recs.error().message());
-  // quiet only drops progress, which berthd does not send for a load.
   std::string out;
-  for (const auto& r : *recs) {
-    std::string msg =
-        r.name.empty() ? "Loaded image ID: " + r.target.digest.str() : "Loaded image: " + familiar_name(r.name);
+  auto st = ImageHelper(config_.image_helper_path, config_.data_root).run({"import", "--unpack", path}, [&](const json& ev) {
+    auto l = ev.find("loaded");
+    if (l == ev.end() || !l->is_object()) return;
+    std::string name = l->value("name", "");
+    // quiet only drops progress, which berthd does not send for a load.
+    std::string msg = name.empty() ? "Loaded image ID: " + l->value("digest", "") : "Loaded image: " + familiar_name(name);
     out += json{{"stream", msg + "\n"}}.dump() + "\n";
-  }
+  });
+  if (!st) return send_error(resp, st.error().code() ? 500 : 400, st.error().message());
   resp.send_json(200, out);
 }
 

@@ -39,6 +39,8 @@ struct ApiConfig {
   /// runtime for exec.
   std::string monitor_path;
   std::string runtime_path;
+  /// berth-image, which pulls, loads and unpacks (image_helper.hpp).
+  std::string image_helper_path;
   std::string cgroup_parent = "/berth";
   /// Size rotation of each container's json-file log.
   int64_t log_max_size = 10 * 1024 * 1024;

@@ -31,6 +31,7 @@
 #include "daemon/container_io.hpp"
 #include "daemon/container_util.hpp"
 #include "daemon/images.hpp"
+#include "daemon/image_helper.hpp"
 #include "image/runconfig.hpp"
 #include "monitor/protocol.hpp"
 #include "runtime/container.hpp"
@@ -50,12 +51,15 @@ Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const jso
   if (!found) return std::move(found).error();
   if (!*found) return make_error("No such image: ", c.image, " (", c.image_id, ")");
   const image::ResolvedImage& img = (*found)->image.resolved;
-  auto chain = snaps_.prepare(store_, img);
-  if (!chain) return std::move(chain).error().wrap("unpack " + c.image);
+  // Pulls and loads unpack; a layer is missing only when the snapshots were
+  // pruned or the image came in with `berth-image --no-unpack`.
+  auto chain = image::chain_ids(img.config.diff_ids);
+  if (!std::all_of(chain.begin(), chain.end(), [&](const image::Digest& d) { return snaps_.has(d); }))
+    BERTH_TRY_CTX(ImageHelper(o_.image_helper_path, o_.data_root).run({"unpack", c.image_id}), "unpack " + c.image);
   std::string rootfs = c.dir + "/rootfs";
   unmount_rootfs(c.dir);
   BERTH_TRY(mkdir_all(rootfs, 0755));
-  BERTH_TRY(image::mount_overlay(snaps_, *chain, c.dir + "/upper", c.dir + "/work", rootfs));
+  BERTH_TRY(image::mount_overlay(snaps_, chain, c.dir + "/upper", c.dir + "/work", rootfs));
   auto fail = [&](Error e) -> Status {
     unmount_rootfs(c.dir);
     return e;

@@ -112,6 +112,7 @@ class ContainerManager {
     std::string exec_root;
     std::string monitor_path;  // berth-monitor
     std::string runtime_path;  // berth-runtime (exec)
+    std::string image_helper_path;  // berth-image (unpacks layers a start needs)
     std::string cgroup_parent = "/berth";  // each container's cgroup is <parent>/<id>
     int64_t log_max_size = 10 * 1024 * 1024;
     int log_max_files = 2;

@@ -1,4 +1,5 @@
-// Content digests ("sha256:<64 hex>") and streaming hashing with libcrypto.
+// Content digests ("sha256:<64 hex>") and streaming hashing with libcrypto
+// (Hasher, in hasher.cpp; Digest::of uses the built-in SHA-256).
 #pragma once
 
 #include <openssl/evp.h>

@@ -301,4 +301,18 @@ Result<std::vector<ImageRecord>> import_archive(const std::string& tar_path, con
   return make_error("import ", tar_path, ": neither an oci-archive (oci-layout, index.json) nor a docker-archive (manifest.json)");
 }
 
+Result<bool> import_if_missing(const std::string& layout_dir, const std::string& name, const ContentStore& store,
+                               const ImageIndex& index) {
+  auto ref = parse_reference(name);
+  if (!ref) return std::move(ref).error();
+  auto have = index.get(ref->str());
+  if (!have) return std::move(have).error();
+  if (have->has_value()) return false;
+  ImportOptions o;
+  o.name = name;
+  auto recs = import_oci_layout(layout_dir, store, index, o);
+  if (!recs) return std::move(recs).error().wrap("import the built-in image");
+  return true;
+}
+
 }  // namespace berth::image

@@ -31,4 +31,9 @@ Result<std::vector<ImageRecord>> import_oci_layout(const std::string& dir, const
 Result<std::vector<ImageRecord>> import_archive(const std::string& tar_path, const ContentStore& store,
                                                 const ImageIndex& index, const ImportOptions& options = {});
 
+/// Imports the layout at `layout_dir` (the built-in image) unless an image
+/// named `name` already exists; returns whether it imported.
+Result<bool> import_if_missing(const std::string& layout_dir, const std::string& name, const ContentStore& store,
+                               const ImageIndex& index);
+
 }  // namespace berth::image

@@ -1,6 +1,5 @@
 #include "image/prune.hpp"
 
-#include "image/import.hpp"
 #include "image/reference.hpp"
 
 namespace berth::image {
@@ -36,20 +35,6 @@ Result<PruneReport> prune(const ContentStore& store, const ImageIndex& index, co
     ++r.snapshots_removed;
   }
   return r;
-}
-
-Result<bool> import_if_missing(const std::string& layout_dir, const std::string& name, const ContentStore& store,
-                               const ImageIndex& index) {
-  auto ref = parse_reference(name);
-  if (!ref) return std::move(ref).error();
-  auto have = index.get(ref->str());
-  if (!have) return std::move(have).error();
-  if (have->has_value()) return false;
-  ImportOptions o;
-  o.name = name;
-  auto recs = import_oci_layout(layout_dir, store, index, o);
-  if (!recs) return std::move(recs).error().wrap("import the built-in image");
-  return true;
 }
 
 std::string builtin_image_dir() { return BERTH_BUILTIN_IMAGE_DIR; }

@@ -25,11 +25,6 @@ struct PruneReport {
 Result<PruneReport> prune(const ContentStore& store, const ImageIndex& index, const SnapshotStore& snaps,
                           const std::set<Digest>& in_use = {}, const Platform& platform = host_platform());
 
-/// Imports the layout at `layout_dir` (the built-in image) unless an image
-/// named `name` already exists; returns whether it imported.
-Result<bool> import_if_missing(const std::string& layout_dir, const std::string& name, const ContentStore& store,
-                               const ImageIndex& index);
-
 /// Where the build installs the built-in image's OCI layout.
 std::string builtin_image_dir();
 

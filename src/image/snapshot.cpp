@@ -15,7 +15,6 @@ namespace berth::image {
 
 namespace {
 
-constexpr std::string_view kTmpPrefix = ".tmp-";
 
 int sys_fsopen(const char* fs, unsigned flags) { return static_cast<int>(::syscall(SYS_fsopen, fs, flags)); }
 int sys_fsconfig(int fd, unsigned cmd, const char* key, const void* value, int aux) {
@@ -64,43 +63,6 @@ Result<SnapshotStore> SnapshotStore::open(const std::string& root) {
 std::string SnapshotStore::layer_dir(const Digest& chain_id) const { return cat(dir_, "/", chain_id.hex(), "/fs"); }
 
 bool SnapshotStore::has(const Digest& chain_id) const { return path_exists(layer_dir(chain_id)); }
-
-Result<std::vector<Digest>> SnapshotStore::prepare(const ContentStore& store, const ResolvedImage& img,
-                                                   const UnpackLimits& limits,
-                                                   const std::function<void(size_t)>& on_layer) const {
-  auto chain = chain_ids(img.config.diff_ids);
-  for (size_t i = 0; i < chain.size(); ++i) {
-    if (has(chain[i])) continue;
-    if (on_layer) on_layer(i);
-    const Descriptor& layer = img.manifest.layers[i];
-    std::string tmp = cat(dir_, "/", kTmpPrefix, chain[i].hex().substr(0, 12), "-XXXXXX");
-    if (!::mkdtemp(tmp.data())) return sys_error("create a directory in ", dir_);
-    auto fail = [&](Error e) {
-      (void)remove_all(tmp);
-      return e.wrap(cat("unpack layer ", layer.digest.str()));
-    };
-    if (::mkdir((tmp + "/fs").c_str(), 0755) < 0) return fail(sys_error("mkdir ", tmp, "/fs"));
-    auto fs = open_file(tmp + "/fs", O_RDONLY | O_DIRECTORY);
-    if (!fs) return fail(std::move(fs).error());
-    auto blob = store.open_blob(layer.digest);
-    if (!blob) return fail(std::move(blob).error());
-    auto res = unpack_layer(blob->get(), fs->get(), limits);
-    if (!res) return fail(std::move(res).error());
-    if (res->diff_id != img.config.diff_ids[i])
-      return fail(make_error("diff ID mismatch: the layer is ", res->diff_id.str(), ", the image config says ",
-                             img.config.diff_ids[i].str()));
-    std::string dst = cat(dir_, "/", chain[i].hex());
-    if (::rename(tmp.c_str(), dst.c_str()) < 0) {
-      // Another unpack of the same layer won the race: keep its copy.
-      if (errno == EEXIST || errno == ENOTEMPTY) {
-        (void)remove_all(tmp);
-        continue;
-      }
-      return fail(sys_error("rename ", tmp, " to ", dst));
-    }
-  }
-  return chain;
-}
 
 Status SnapshotStore::remove(const Digest& chain_id) const {
   // Renamed away first, so a half-removed layer is never used.

@@ -30,12 +30,15 @@ class SnapshotStore {
   bool has(const Digest& chain_id) const;
   /// Unpacks every layer of `img` that is not there yet, verifying each diff
   /// ID against the image config, and returns the chain IDs, bottom first.
-  /// `on_layer(i)` is called before layer i is unpacked.
+  /// `on_layer(i)` is called before layer i is unpacked. (snapshot_prepare.cpp)
   Result<std::vector<Digest>> prepare(const ContentStore& store, const ResolvedImage& img,
                                       const UnpackLimits& limits = {},
                                       const std::function<void(size_t)>& on_layer = {}) const;
   Status remove(const Digest& chain_id) const;
   Result<std::vector<Digest>> list() const;
+
+  /// Entries being unpacked or removed; open() sweeps what a crash left.
+  static constexpr std::string_view kTmpPrefix = ".tmp-";
 
  private:
   explicit SnapshotStore(std::string dir) : dir_(std::move(dir)) {}

@@ -24,6 +24,10 @@
 
 namespace berth::image {
 
+/// The store's directories under its root.
+inline constexpr const char* kBlobsDir = "/blobs/sha256";
+inline constexpr const char* kIngestDir = "/ingest";
+
 /// Writes one blob into ingest/; commit() verifies and publishes it.
 /// Destroying an uncommitted writer removes its temporary file.
 class BlobWriter {
@@ -64,7 +68,7 @@ class ContentStore {
   Result<std::string> read(const Digest& d) const;
   Result<UniqueFd> open_blob(const Digest& d) const;
   /// A writer for a blob expected to have digest `d` and, unless negative,
-  /// `size` bytes.
+  /// `size` bytes. The writing calls live in blob_writer.cpp.
   Result<BlobWriter> writer(const Digest& d, int64_t size = -1) const;
   /// Stores `data`, verifying it against `expected`.
   Status put(std::string_view data, const Digest& expected) const;

@@ -385,3 +385,15 @@ PY
   run --separate-stderr docker inspect -f '{{.State.Status}}' dk
   [ "$output" = running ]
 }
+
+@test "a start whose layers are not unpacked unpacks them first (through berth-image)" {
+  start_berthd
+  # Snapshots can go (a prune, or an image stored with --no-unpack); the
+  # blobs stay, and the next start unpacks from them.
+  rm -rf "$WORK/data/snapshots/"*
+  run docker run --rm busybox echo unpacked again
+  [ "$status" -eq 0 ]
+  [ "$output" = "unpacked again" ]
+  [ -n "$(ls "$WORK/data/snapshots")" ]
+  assert_no_leftovers
+}

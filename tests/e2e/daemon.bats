@@ -19,7 +19,7 @@ teardown() {
 @test "berthd --help names every option; --version" {
   run "$BERTHD" --help
   [ "$status" -eq 0 ]
-  for opt in --host --data-root --exec-root --builtin-image --cgroup-parent --monitor --runtime \
+  for opt in --host --data-root --exec-root --builtin-image --cgroup-parent --monitor --runtime --image-helper \
     --log-max-size --log-max-files --debug --version --help; do
     [[ "$output" == *"$opt"* ]]
   done
@@ -108,6 +108,11 @@ teardown() {
   [[ "$output" == *"Status: Downloaded newer image for $REG/app:v1"* ]]
   run docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
   [ "$output" = "$REG/app:v1 $(builtin_id | cut -c8-19)" ]
+  # The pull ran in berth-image: the registry client, the archive readers
+  # and libcrypto never mapped into berthd.
+  run grep -E 'libcurl|libarchive|libcrypto' "/proc/$BERTHD_PID/maps"
+  [ "$status" -eq 1 ]
+  [ -d "$WORK/data/snapshots" ] && [ -n "$(ls "$WORK/data/snapshots")" ]
 
   run docker pull "$REG/app:v1"
   [ "$status" -eq 0 ]
@@ -129,6 +134,17 @@ teardown() {
   [[ "$output" == *"manifest unknown"* ]]
   run api -X POST "http://berth/images/create?fromImage=$REG/missing&tag=v1"
   [ "${lines[-1]}" = 404 ]
+}
+
+@test "pulls and loads need berth-image: without it, an error that names it, and berthd keeps serving" {
+  start_registry
+  start_berthd --builtin-image "" --image-helper "$WORK/no-such-berth-image"
+  run docker pull "$REG/app:v1"
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"start $WORK/no-such-berth-image: No such file or directory"* ]]
+  run docker images -q
+  [ "$status" -eq 0 ] && [ -z "$output" ]
+  [ -z "$(ls "$WORK/data/snapshots")" ]
 }
 
 @test "docker tag and docker rmi: untag, conflicts, delete" {

@@ -94,3 +94,30 @@ teardown() {
   run image images
   [ -z "$output" ]
 }
+
+@test "--json: berthd's interface — events as JSON lines, unpack by ID, the error as a line" {
+  [ -d "$BUILTIN" ] || skip "no built-in image at $BUILTIN"
+  run --separate-stderr image --json import --name busybox:latest --if-missing --unpack "$BUILTIN"
+  [ "$status" -eq 0 ]
+  [ "$(jq -sr 'map(.extracting | select(startswith("sha256:"))) | length' <<<"$output")" -eq 2 ]
+  [ "$(ls "$WORK/data/snapshots" | wc -l)" -eq 2 ]
+  # Present: nothing to do, nothing said.
+  run --separate-stderr image --json import --name busybox:latest --if-missing --unpack "$BUILTIN"
+  [ "$status" -eq 0 ]
+  [ -z "$output" ]
+
+  # By config digest (the ID docker shows), once the snapshots are gone.
+  local id
+  id=$(jq -r '.config.digest' "$WORK/data/blobs/sha256/$(image images | cut -f2 | cut -c8-)")
+  rm -rf "$WORK/data/snapshots/"*
+  run --separate-stderr image --json unpack "$id"
+  [ "$status" -eq 0 ]
+  [ "$(jq -sr 'map(select(.extracting)) | length' <<<"$output")" -eq 2 ]
+  [ "$(jq -sr 'last | .unpacked | length' <<<"$output")" -eq 2 ]
+
+  run --separate-stderr image --json unpack nothere
+  [ "$status" -eq 1 ]
+  [ "$(jq -r .error <<<"$output")" = "no such image: nothere:latest" ]
+  [ "$(jq -r .errno <<<"$output")" = 0 ]
+  [ "$stderr" = "berth-image: no such image: nothere:latest" ]
+}
