@@ -6,7 +6,7 @@
 set -eu
 
 pkgs="meson ninja-build g++ pkg-config git
-      libseccomp-dev libcap-dev nlohmann-json3-dev libarchive-dev libssl-dev libcurl4-openssl-dev doctest-dev
+      libseccomp-dev libcap-dev libnftables-dev nftables nlohmann-json3-dev libarchive-dev libssl-dev libcurl4-openssl-dev doctest-dev
       busybox-static bats jq python3 curl util-linux iproute2 procps
       clang libclang-rt-14-dev zstd
       runc podman conmon containerd umoci skopeo docker-registry
