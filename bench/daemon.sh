@@ -50,7 +50,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$bin/berthd" -H "unix://$sock" --data-root "$work/data" --exec-root "$work/exec" \
+# berthd in a network namespace of its own: its containers' networks never
+# touch the host's (the runs use --network none, as podman's do).
+unshare --net "$bin/berthd" -H "unix://$sock" --data-root "$work/data" --exec-root "$work/exec" \
   --builtin-image "$image" --cgroup-parent "$cgparent" >"$work/berthd.log" 2>&1 &
 berthd_pid=$!
 for _ in $(seq 100); do
@@ -73,7 +75,7 @@ fi
 podman_run="${pod[*]} --runtime $podman_runtime $podman_flags"
 
 hyperfine --style basic --runs "$runs" --warmup 3 --export-json "$work/run.json" \
-  -n "berth run --rm (berthd)" "${berth[*]} run --rm busybox true" \
+  -n "berth run --rm (berthd)" "${berth[*]} run --rm --network none busybox true" \
   -n "podman run --rm ($podman_runtime)" "$podman_run" >&2
 
 sleep 1
@@ -96,8 +98,8 @@ $(date -u +%Y-%m-%d), $(nproc) CPUs, kernel $(uname -r), $runs runs each after 3
 
 | command | mean (ms) | σ (ms) |
 |---|---:|---:|
-| \`berth run --rm busybox true\` (berthd, berth-monitor, berth-runtime) | $(printf '%.1f' "$berth_mean") | $(printf '%.1f' "$berth_sd") |
-| \`podman run --rm busybox true\` (conmon, $podman_runtime) | $(printf '%.1f' "$podman_mean") | $(printf '%.1f' "$podman_sd") |
+| \`berth run --rm --network none busybox true\` (berthd, berth-monitor, berth-runtime) | $(printf '%.1f' "$berth_mean") | $(printf '%.1f' "$berth_sd") |
+| \`podman run --rm --network none busybox true\` (conmon, $podman_runtime) | $(printf '%.1f' "$podman_mean") | $(printf '%.1f' "$podman_sd") |
 
 berth / podman: **$ratio×** (target ≤ 0.5).$([ "$podman_runtime" = crun ] || echo " crun refuses this host's hybrid cgroup layout, so podman ran runc.")
 

@@ -17,6 +17,7 @@
 #include "daemon/container_api.hpp"
 #include "daemon/image_helper.hpp"
 #include "daemon/images.hpp"
+#include "daemon/network_api.hpp"
 #include "daemon/reply.hpp"
 #include "image/prune.hpp"
 #include "image/reference.hpp"
@@ -99,6 +100,11 @@ Result<std::unique_ptr<Api>> Api::create(ApiConfig config) {
   o.cgroup_parent = api->config_.cgroup_parent;
   o.log_max_size = api->config_.log_max_size;
   o.log_max_files = api->config_.log_max_files;
+  if (api->config_.networking) {
+    api->networks_ = std::make_unique<NetworkManager>(api->config_.data_root, api->config_.exec_root);
+    if (auto st = api->networks_->load(); !st) return std::move(st).error().wrap("load networks");
+    o.networks = api->networks_.get();
+  }
   api->containers_ = std::make_unique<ContainerManager>(std::move(o), api->store_, api->index_, api->snaps_,
                                                        api->store_mu_);
   return api;
@@ -137,6 +143,7 @@ void Api::handle(Request& req, BodyReader& body, ResponseWriter& resp) {
   if (p == "/images/create" && m == "POST") return image_pull(req, resp);
   if (p == "/images/load" && m == "POST") return image_load(req, body, resp);
   if (serve_containers(*containers_, p, req, resp)) return;
+  if (networks_ && serve_networks(*networks_, *containers_, p, req, resp)) return;
   if (p.starts_with("/images/") && p.size() > 8) {
     std::string rest = p.substr(8);
     if (get && rest.ends_with("/json") && rest.size() > 5) return image_inspect(rest.substr(0, rest.size() - 5), resp);

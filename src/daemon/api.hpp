@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "daemon/containers.hpp"
 #include "daemon/http.hpp"
+#include "daemon/networks.hpp"
 #include "image/snapshot.hpp"
 #include "image/store.hpp"
 
@@ -42,6 +43,8 @@ struct ApiConfig {
   /// berth-image, which pulls, loads and unpacks (image_helper.hpp).
   std::string image_helper_path;
   std::string cgroup_parent = "/berth";
+  /// Bridge networks (off: every container gets a loopback-only namespace).
+  bool networking = true;
   /// Size rotation of each container's json-file log.
   int64_t log_max_size = 10 * 1024 * 1024;
   int log_max_files = 2;
@@ -80,6 +83,8 @@ class Api {
   image::ContentStore store_;
   image::ImageIndex index_;
   image::SnapshotStore snaps_;
+  // Before containers_: destroyed after it (containers refer to it).
+  std::unique_ptr<NetworkManager> networks_;
   std::unique_ptr<ContainerManager> containers_;
   // Pulls and loads share it; a removal (which prunes blobs) takes it alone,
   // so it never removes a blob a pull in progress has just written.

@@ -20,6 +20,7 @@
 #include "common/time.hpp"
 #include "daemon/container_io.hpp"
 #include "daemon/images.hpp"
+#include "daemon/networks.hpp"
 #include "daemon/reply.hpp"
 #include "monitor/protocol.hpp"
 #include "runtime/container.hpp"
@@ -78,14 +79,46 @@ json mounts_json(const json& host) {
 
 json network_settings(const ContainerManager::Snapshot& c) {
   std::string mode = c.host_config.value("NetworkMode", "default");
+  std::string ip, gateway, network_id, sandbox;
+  int prefix = 0;
+  json aliases = nullptr, ports = json::object();
+  if (!c.network.is_null()) {
+    if (auto a = Attachment::from_json(c.network); a) {
+      ip = a->address.address().to_string();
+      gateway = a->gateway.to_string();
+      prefix = a->address.prefix();
+      network_id = a->network_id;
+      sandbox = a->netns_path;
+      if (!a->names.empty()) aliases = std::vector<std::string>(a->names.begin() + 1, a->names.end());
+      for (const auto& p : a->ports)
+        ports[cat(p.container_port, "/", net::proto_name(p.proto))].push_back(
+            {{"HostIp", p.host_ip.value_or("0.0.0.0")}, {"HostPort", std::to_string(p.host_port)}});
+    }
+  }
   json networks = json::object();
   if (mode != "none")
-    networks[mode == "default" ? "bridge" : mode] = {{"NetworkID", ""},  {"EndpointID", ""}, {"Gateway", ""},
-                                                     {"IPAddress", ""},  {"IPPrefixLen", 0}, {"MacAddress", ""},
-                                                     {"Aliases", nullptr}, {"Links", nullptr}};
-  return {{"Bridge", ""},         {"SandboxID", ""}, {"SandboxKey", ""}, {"Ports", json::object()},
-          {"Gateway", ""},        {"IPAddress", ""}, {"IPPrefixLen", 0}, {"MacAddress", ""},
+    networks[mode == "default" ? "bridge" : mode] = {
+        {"NetworkID", network_id}, {"EndpointID", network_id.empty() ? "" : c.id},
+        {"Gateway", gateway},      {"IPAddress", ip},
+        {"IPPrefixLen", prefix},   {"MacAddress", ""},
+        {"Aliases", aliases},      {"Links", nullptr}};
+  return {{"Bridge", ""},      {"SandboxID", sandbox.empty() ? "" : c.id}, {"SandboxKey", sandbox}, {"Ports", ports},
+          {"Gateway", gateway}, {"IPAddress", ip},  {"IPPrefixLen", prefix}, {"MacAddress", ""},
           {"Networks", networks}};
+}
+
+// docker ps's Ports: [{IP, PrivatePort, PublicPort, Type}].
+json list_ports(const ContainerManager::Snapshot& c) {
+  json out = json::array();
+  if (c.network.is_null()) return out;
+  auto a = Attachment::from_json(c.network);
+  if (!a) return out;
+  for (const auto& p : a->ports)
+    out.push_back({{"IP", p.host_ip.value_or("0.0.0.0")},
+                   {"PrivatePort", p.container_port},
+                   {"PublicPort", p.host_port},
+                   {"Type", net::proto_name(p.proto)}});
+  return out;
 }
 
 json inspect_json(const ContainerManager::Snapshot& c) {
@@ -128,7 +161,7 @@ json list_json(const ContainerManager::Snapshot& c, int64_t now) {
           {"ImageID", c.image_id},
           {"Command", join_command(c)},
           {"Created", parse_rfc3339(c.created)},
-          {"Ports", json::array()},
+          {"Ports", list_ports(c)},
           {"Labels", labels},
           {"State", c.state.status},
           {"Status", human_status(c.state, now)},

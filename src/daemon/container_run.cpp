@@ -32,6 +32,7 @@
 #include "daemon/container_util.hpp"
 #include "daemon/images.hpp"
 #include "daemon/image_helper.hpp"
+#include "daemon/networks.hpp"
 #include "image/runconfig.hpp"
 #include "monitor/protocol.hpp"
 #include "runtime/container.hpp"
@@ -45,6 +46,53 @@ using namespace detail;
 
 // ---- start -------------------------------------------------------------------
 
+void ContainerManager::release_runtime(Container& c) {
+  unmount_rootfs(c.dir);
+  json attached;
+  {
+    std::lock_guard g(mu_);
+    attached = std::exchange(c.network, json());
+  }
+  if (attached.is_null() || !o_.networks) return;
+  if (auto a = Attachment::from_json(attached); a)
+    o_.networks->detach(*a);
+  else
+    log::warn(a.error().wrap("network attachment of " + c.id).message());
+}
+
+Status ContainerManager::connect_network(Container& c, const json& host, json& spec, std::string* own_ip,
+                                         std::optional<std::string>* nameserver) {
+  std::string mode = host.value("NetworkMode", "default");
+  std::string network = mode == "default" ? "bridge" : mode;
+  auto rec = o_.networks->find(network);
+  if (!rec) return make_error("network ", network, " not found");
+  // Names on user-defined networks: the container's name, its short ID and
+  // the aliases asked for on that network (by name or ID).
+  std::vector<std::string> names;
+  if (rec->dns()) {
+    names = {c.name, c.id.substr(0, 12)};
+    const json endpoints = c.networking.value("EndpointsConfig", json::object());
+    for (const auto& key : {rec->name, rec->id, mode})
+      if (auto ep = endpoints.find(key); ep != endpoints.end() && ep->is_object())
+        for (const auto& a : strings_of(ep->value("Aliases", json())))
+          if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
+  }
+  auto ports = port_bindings(host.value("PortBindings", json::object()));
+  if (!ports) return std::move(ports).error();
+  auto attached = o_.networks->attach(c.id, rec->id, names, *ports);
+  if (auto* e = std::get_if<ApiError>(&attached)) return make_error(e->message);
+  const Attachment& a = std::get<Attachment>(attached);
+  {
+    std::lock_guard g(mu_);
+    c.network = a.to_json();
+  }
+  for (auto& n : spec["linux"]["namespaces"])
+    if (n.value("type", "") == "network") n["path"] = a.netns_path;
+  *own_ip = a.address.address().to_string();
+  if (auto dns = o_.networks->dns_server(rec->id)) *nameserver = dns->to_string();
+  return {};
+}
+
 Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const json& host) {
   std::shared_lock store_lock(store_mu_);
   auto found = find_image(store_, index_, c.image_id);
@@ -57,11 +105,11 @@ Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const jso
   if (!std::all_of(chain.begin(), chain.end(), [&](const image::Digest& d) { return snaps_.has(d); }))
     BERTH_TRY_CTX(ImageHelper(o_.image_helper_path, o_.data_root).run({"unpack", c.image_id}), "unpack " + c.image);
   std::string rootfs = c.dir + "/rootfs";
-  unmount_rootfs(c.dir);
+  release_runtime(c);
   BERTH_TRY(mkdir_all(rootfs, 0755));
   BERTH_TRY(image::mount_overlay(snaps_, chain, c.dir + "/upper", c.dir + "/work", rootfs));
   auto fail = [&](Error e) -> Status {
-    unmount_rootfs(c.dir);
+    release_runtime(c);
     return e;
   };
   auto rootfd = open_file(rootfs, O_RDONLY | O_DIRECTORY);
@@ -81,15 +129,20 @@ Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const jso
   if (!text) return fail(std::move(text).error());
   json spec = json::parse(*text);
 
-  // Network: the host's, or a namespace of the container's own (loopback
-  // only until berth has a bridge).
+  // Network: the host's, a bridge network's (a namespace berthd made and
+  // joined to the bridge), or a namespace of its own with loopback only.
   json& ns = spec["linux"]["namespaces"];
-  if (host.value("NetworkMode", "") == "host") {
+  std::string mode = host.value("NetworkMode", "default");
+  std::string own_ip;
+  std::optional<std::string> nameserver;
+  if (mode == "host") {
     json kept = json::array();
     for (auto& n : ns)
       if (n.value("type", "") != "network" && n.value("type", "") != "uts") kept.push_back(n);
     ns = kept;
     spec.erase("hostname");
+  } else if (mode != "none" && o_.networks) {
+    if (auto st = connect_network(c, host, spec, &own_ip, &nameserver); !st) return fail(st.error());
   }
   // /etc/hostname, /etc/hosts and /etc/resolv.conf, as docker provides them.
   std::string hostname = spec.value("hostname", "");
@@ -107,10 +160,18 @@ Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const jso
                               {"options", {"rbind", "rprivate"}}});
     return {};
   };
-  std::string resolv = read_file("/etc/resolv.conf").value_or("");
+  std::string resolv;
+  if (nameserver) {
+    resolv = cat("nameserver ", *nameserver, "\noptions ndots:0\n");
+  } else {
+    // In a namespace of its own, the host's loopback resolvers are not there.
+    for (const auto& line : split(read_file("/etc/resolv.conf").value_or(""), '\n'))
+      if (mode == "host" || mode == "none" || !o_.networks || !line.starts_with("nameserver 127."))
+        resolv += line + "\n";
+  }
   if (auto st = etc("hostname", hostname + "\n"); !st) return fail(st.error());
-  if (auto st = etc("hosts", cat("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t",
-                                 hostname, "\n"));
+  if (auto st = etc("hosts", cat("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+                                 own_ip.empty() ? "127.0.1.1" : own_ip, "\t", hostname, "\n"));
       !st)
     return fail(st.error());
   if (auto st = etc("resolv.conf", resolv); !st) return fail(st.error());
@@ -198,12 +259,12 @@ ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>&
 
   std::string root = runtime_root();
   if (auto st = mkdir_all(root, 0700); !st) {
-    unmount_rootfs(c->dir);
+    release_runtime(*c);
     return fail_start(500, st.error().message());
   }
   int sync[2];
   if (::pipe2(sync, O_CLOEXEC) < 0) {
-    unmount_rootfs(c->dir);
+    release_runtime(*c);
     return fail_start(500, sys_error("pipe").message());
   }
   UniqueFd sync_r(sync[0]), sync_w(sync[1]);
@@ -225,7 +286,7 @@ ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>&
   posix_spawn_file_actions_destroy(&fa);
   sync_w.reset();
   if (!spawned) {
-    unmount_rootfs(c->dir);
+    release_runtime(*c);
     return fail_start(500, spawned.error().message());
   }
   pid_t mpid = *spawned;
@@ -257,7 +318,7 @@ ApiResult<bool> ContainerManager::start_locked(const std::shared_ptr<Container>&
     int status = 0;
     while (::waitpid(mpid, &status, 0) < 0 && errno == EINTR) {
     }
-    unmount_rootfs(c->dir);
+    release_runtime(*c);
     std::string msg = line.starts_with("error ") ? line.substr(6) : line;
     if (msg.empty()) {
       auto tail = read_file(mlog).value_or("");
@@ -348,7 +409,7 @@ void ContainerManager::on_monitor_exit(const std::shared_ptr<Container>& c) {
     // container is left running.
     best_effort(runtime::delete_container(runtime_root(), c->id, true), "delete " + c->id);
   }
-  unmount_rootfs(c->dir);
+  release_runtime(*c);
   Snapshot s;
   bool restart = false, autoremove = false;
   int delay_ms = 0;
@@ -455,6 +516,8 @@ Status ContainerManager::load() {
     c->restart_count = j.value("RestartCount", 0);
     c->manual_stop = j.value("ManualStop", false);
     c->has_been_started = j.value("HasBeenStarted", false);
+    c->networking = j.value("NetworkingConfig", json::object());
+    c->network = j.value("NetworkAttachment", json());
     json st = j.value("State", json::object());
     c->state.status = st.value("Status", "created");
     c->state.pid = st.value("Pid", 0);
@@ -496,6 +559,18 @@ Status ContainerManager::load() {
     if ((policy == "always" || (policy == "unless-stopped" && !c->manual_stop)) && c->has_been_started &&
         !c->manual_stop)
       to_start.push_back(c);
+  }
+  // The network side of the containers still running comes back (their
+  // ports and names); what a crash left of the others goes.
+  if (o_.networks) {
+    std::vector<Attachment> running;
+    {
+      std::lock_guard g(mu_);
+      for (const auto& [id, c] : by_id_)
+        if (c->monitor_pid > 0 && !c->network.is_null())
+          if (auto a = Attachment::from_json(c->network); a) running.push_back(*a);
+    }
+    o_.networks->reconcile(running);
   }
   for (auto& c : to_start) {
     std::lock_guard op(c->op);

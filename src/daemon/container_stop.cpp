@@ -154,7 +154,7 @@ ApiResult<bool> ContainerManager::restart(const std::string& ref, std::optional<
 }
 
 void ContainerManager::remove_files(Container& c) {
-  unmount_rootfs(c.dir);
+  release_runtime(c);
   if (auto st = remove_all(c.dir); !st) log::warn(st.error().wrap("remove container " + c.id).message());
 }
 

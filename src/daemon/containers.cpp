@@ -29,6 +29,7 @@
 #include "common/unix_socket.hpp"
 #include "daemon/container_io.hpp"
 #include "daemon/container_util.hpp"
+#include "daemon/networks.hpp"
 #include "daemon/images.hpp"
 #include "image/runconfig.hpp"
 #include "monitor/protocol.hpp"
@@ -237,6 +238,8 @@ ContainerManager::Snapshot ContainerManager::snap(const Container& c) {
   s.dir = c.dir;
   s.config = c.config;
   s.host_config = c.host_config;
+  s.networking = c.networking;
+  s.network = c.network;
   s.state = c.state;
   s.restart_count = c.restart_count;
   s.exits = c.exits;
@@ -256,6 +259,8 @@ Status ContainerManager::save(const Container& c) {
             {"ImageID", c.image_id},
             {"Config", c.config},
             {"HostConfig", c.host_config},
+            {"NetworkingConfig", c.networking},
+            {"NetworkAttachment", c.network},
             {"Path", c.path},
             {"Args", c.args},
             {"RestartCount", c.restart_count},
@@ -337,10 +342,18 @@ ApiResult<std::pair<std::string, std::vector<std::string>>> ContainerManager::cr
   if (host.value("Privileged", false)) return ApiError{400, "privileged containers are not supported by berthd"};
   std::string netmode = host.value("NetworkMode", "default");
   if (netmode.empty()) netmode = "default";
-  if (netmode != "default" && netmode != "bridge" && netmode != "none" && netmode != "host")
-    return ApiError{400, cat("network mode \"", netmode, "\" is not supported (default, bridge, none or host)")};
-  if (auto pb = host.find("PortBindings"); pb != host.end() && pb->is_object() && !pb->empty() && netmode != "host")
-    warnings.push_back("published ports need a bridge network, which this berthd does not provide yet; ignored");
+  if (netmode.starts_with("container:"))
+    return ApiError{400, cat("network mode \"", netmode, "\" is not supported by berthd")};
+  if (netmode != "default" && netmode != "none" && netmode != "host") {
+    if (!o_.networks) return ApiError{400, cat("network mode \"", netmode, "\" needs networking, which is off")};
+    if (!o_.networks->find(netmode)) return ApiError{404, cat("network ", netmode, " not found")};
+  }
+  if (auto ports = port_bindings(host.value("PortBindings", json::object())); !ports)
+    return ApiError{400, ports.error().message()};
+  else if (!ports->empty() && (netmode == "host" || netmode == "none"))
+    warnings.push_back(cat("published ports are discarded when using ", netmode, " network mode"));
+  json networking = body.value("NetworkingConfig", json::object());
+  if (!networking.is_object()) return ApiError{400, "NetworkingConfig is not a JSON object"};
   json policy = host.value("RestartPolicy", json::object());
   std::string pname = policy.is_object() ? policy.value("Name", "") : "";
   if (!valid_policy(pname)) return ApiError{400, cat("invalid restart policy '", pname, "'")};
@@ -402,6 +415,7 @@ ApiResult<std::pair<std::string, std::vector<std::string>>> ContainerManager::cr
   c->image_id = (*found)->image.id.str();
   c->config = std::move(cfg);
   c->host_config = std::move(host);
+  c->networking = std::move(networking);
   std::vector<std::string> argv = entrypoint;
   argv.insert(argv.end(), cmd.begin(), cmd.end());
   c->path = argv.front();

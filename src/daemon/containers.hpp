@@ -38,6 +38,8 @@
 
 namespace berth::daemon {
 
+class NetworkManager;
+
 /// An error with the HTTP status docker answers it with.
 struct ApiError {
   int status = 500;
@@ -71,6 +73,10 @@ struct Container {
   bool manual_stop = false;  // stopped by the user: no restart policy applies
   bool has_been_started = false;
   pid_t monitor_pid = 0;
+  /// docker's NetworkingConfig (EndpointsConfig: aliases), as created.
+  nlohmann::json networking = nlohmann::json::object();
+  /// While running on a bridge network: its Attachment (networks.hpp).
+  nlohmann::json network;
   /// Exits seen since berthd started: attach and wait compare it.
   uint64_t exits = 0;
   bool removed = false;
@@ -113,6 +119,7 @@ class ContainerManager {
     std::string monitor_path;  // berth-monitor
     std::string runtime_path;  // berth-runtime (exec)
     std::string image_helper_path;  // berth-image (unpacks layers a start needs)
+    NetworkManager* networks = nullptr;  // bridge networks; none: loopback only
     std::string cgroup_parent = "/berth";  // each container's cgroup is <parent>/<id>
     int64_t log_max_size = 10 * 1024 * 1024;
     int log_max_files = 2;
@@ -155,7 +162,7 @@ class ContainerManager {
   struct Snapshot {
     std::string id, name, created, image, image_id, path, dir;
     std::vector<std::string> args;
-    nlohmann::json config, host_config;
+    nlohmann::json config, host_config, networking, network;
     ContainerState state;
     int restart_count = 0;
     uint64_t exits = 0;
@@ -193,6 +200,13 @@ class ContainerManager {
   void schedule_restart(const std::shared_ptr<Container>& c, int delay_ms);
   ApiResult<bool> stop_locked(const std::shared_ptr<Container>& c, int timeout_s, int sig);
   void remove_files(Container& c);
+  /// Undoes what a start made outside the container's directory tree: the
+  /// rootfs mount and, on a bridge network, the attachment. Idempotent.
+  void release_runtime(Container& c);
+  /// On a bridge network: attaches `c` and points the spec at its network
+  /// namespace; writes /etc/hosts and /etc/resolv.conf content to use.
+  Status connect_network(Container& c, const nlohmann::json& host, nlohmann::json& spec, std::string* hosts_ip,
+                         std::optional<std::string>* nameserver);
 
   Options o_;
   image::ContentStore& store_;

@@ -1,7 +1,9 @@
-# Shared by the bats files that drive berthd (daemon, containers, the berth
-# CLI): a berthd of this build on a socket, data root and exec root under a
-# scratch directory, with a cgroup parent of the test's own; Debian's
-# docker-registry for pulls. Teardown removes what the test made: the
+# Shared by the bats files that drive berthd (daemon, containers, networks,
+# the berth CLI): a berthd of this build on a socket, data root and exec root
+# under a scratch directory, with a cgroup parent of the test's own, in a
+# network namespace of the test's own (its bridges, veths and nftables rules
+# never touch the host's); Debian's docker-registry for pulls, in that
+# namespace too. Teardown removes what the test made: the
 # containers (through berthd), the berthd and registry processes (by PID;
 # monitors of containers a test left behind, by the PIDs in their state),
 # mounts under the scratch directory, the cgroup parent, the directory.
@@ -31,6 +33,16 @@ berthd_setup() {
   CGROUP_PARENT=/berth-test-e2e-$$-${BATS_TEST_NUMBER:-0}
   BERTHD_PID=
   REGISTRY_PID=
+  # The test's network namespace, kept by a bind mount on $NETNS.
+  NETNS=$WORK/netns
+  touch "$NETNS"
+  unshare --net="$NETNS" true || skip "cannot make a network namespace"
+  innet ip link set lo up
+}
+
+# Runs a command in the test's network namespace.
+innet() {
+  nsenter --net="$NETNS" "$@"
 }
 
 # Containers berthd still knows of, force-removed through its API.
@@ -84,7 +96,7 @@ remove_cgroup_parent() {
 # Starts berthd on $SOCK (extra arguments are passed on) and waits until it
 # answers _ping.
 start_berthd() {
-  "$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" \
+  nsenter --net="$NETNS" "$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" \
     --builtin-image "$BUILTIN" --cgroup-parent "$CGROUP_PARENT" "$@" >>"$WORK/berthd.log" 2>&1 &
   BERTHD_PID=$!
   local i
@@ -115,7 +127,7 @@ start_registry() {
   command -v docker-registry >/dev/null || skip "needs docker-registry"
   command -v skopeo >/dev/null || skip "needs skopeo"
   local port
-  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  port=$(innet python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   REG=127.0.0.1:$port
   cat >"$WORK/registry.yml" <<EOF
 version: 0.1
@@ -127,14 +139,14 @@ storage:
 http:
   addr: $REG
 EOF
-  docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
+  nsenter --net="$NETNS" docker-registry serve "$WORK/registry.yml" >"$WORK/registry.log" 2>&1 &
   REGISTRY_PID=$!
   local i
   for i in $(seq 100); do
-    curl -sf "http://$REG/v2/" >/dev/null 2>&1 && break
+    innet curl -sf "http://$REG/v2/" >/dev/null 2>&1 && break
     sleep 0.1
   done
-  skopeo copy --dest-tls-verify=false "oci:$BUILTIN:latest" "docker://$REG/app:v1" >/dev/null
+  innet skopeo copy --dest-tls-verify=false "oci:$BUILTIN:latest" "docker://$REG/app:v1" >/dev/null
 }
 
 # The image ID docker should show for the built-in image: its config digest.
@@ -157,6 +169,15 @@ assert_no_leftovers() {
   [ -z "$left" ] || { echo "runtime state left: $left" >&2; return 1; }
   left=$(ls "$WORK/data/containers" 2>/dev/null || true)
   [ -z "$left" ] || { echo "container directories left: $left" >&2; return 1; }
+  # The network side: veths, namespaces, published ports, address leases.
+  left=$(innet ip -br link show type veth 2>/dev/null || true)
+  [ -z "$left" ] || { echo "veths left: $left" >&2; return 1; }
+  left=$(ls "$WORK/exec/netns" 2>/dev/null || true)
+  [ -z "$left" ] || { echo "network namespaces left: $left" >&2; return 1; }
+  left=$(innet nft list table ip berth 2>/dev/null | grep 'berth ports' || true)
+  [ -z "$left" ] || { echo "nftables rules left: $left" >&2; return 1; }
+  left=$(cat "$WORK"/data/networks/ipam/*.json 2>/dev/null | jq -s 'map(.leases | length) | add // 0')
+  [ "${left:-0}" = 0 ] || { echo "address leases left: $left" >&2; return 1; }
 }
 
 # Polls (up to 10 s) until `docker inspect -f FORMAT NAME` prints WANT.
