@@ -78,6 +78,7 @@ int cmd_stats(Ctx& ctx, const std::vector<std::string>& argv);
 int cmd_events(Ctx& ctx, const std::vector<std::string>& argv);
 int cmd_pull(Ctx& ctx, const std::vector<std::string>& argv);
 int cmd_images(Ctx& ctx, const std::vector<std::string>& argv);
+int cmd_network(Ctx& ctx, const std::vector<std::string>& argv);
 int cmd_rmi(Ctx& ctx, const std::vector<std::string>& argv);
 int cmd_load(Ctx& ctx, const std::vector<std::string>& argv);
 int cmd_tag(Ctx& ctx, const std::vector<std::string>& argv);

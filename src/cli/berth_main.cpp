@@ -39,6 +39,7 @@ const Command kCommands[] = {
     {"events", cmd_events, "Get real time events from the server"},
     {"pull", cmd_pull, "Download an image from a registry"},
     {"images", cmd_images, "List images"},
+    {"network", cmd_network, "Manage networks"},
     {"rmi", cmd_rmi, "Remove one or more images"},
     {"load", cmd_load, "Load an image from a tar archive or STDIN"},
     {"tag", cmd_tag, "Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE"},

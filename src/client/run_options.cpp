@@ -27,6 +27,7 @@ void RunOptions::add_flags(Args* a, bool with_detach) {
   a->add_string("workdir", 'w', &workdir, "string", "Working directory inside the container");
   a->add_string("user", 'u', &user, "string", "Username or UID (format: <name|uid>[:<group|gid>])");
   a->add_string("network", 0, &network, "network", "Connect a container to a network");
+  a->add_list("network-alias", 0, &network_aliases, "list", "Add network-scoped alias for the container");
 }
 
 namespace {
@@ -169,7 +170,15 @@ Result<json> create_body(const RunOptions& o, const std::string& image, const st
 
   json body = config;
   body["HostConfig"] = host;
-  body["NetworkingConfig"] = {{"EndpointsConfig", json::object()}};
+  json endpoints = json::object();
+  if (!o.network_aliases.empty()) {
+    // As docker: aliases belong to a user-defined network.
+    if (o.network.empty() || o.network == "default" || o.network == "bridge" || o.network == "host" ||
+        o.network == "none")
+      return make_error("network-scoped aliases are only supported for user-defined networks");
+    endpoints[o.network] = {{"Aliases", o.network_aliases}};
+  }
+  body["NetworkingConfig"] = {{"EndpointsConfig", endpoints}};
   return body;
 }
 

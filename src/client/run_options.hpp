@@ -16,7 +16,7 @@ struct RunOptions {
   bool detach = false, interactive = false, tty = false, rm = false;
   std::string name, memory, cpus, pids_limit, restart, entrypoint, workdir, user, network;
   bool entrypoint_set = false;
-  std::vector<std::string> env, volumes, publish;
+  std::vector<std::string> env, volumes, publish, network_aliases;
 
   /// Registers the flags on `args`; `with_detach` for run (create has no -d).
   void add_flags(Args* args, bool with_detach);

@@ -302,6 +302,24 @@ Status RtNetlink::set_master(const std::string& link, const std::string& bridge)
   return transact(req, what);
 }
 
+Status RtNetlink::set_hairpin(const std::string& link) {
+  // A bridge port's settings are link messages of the bridge family, which
+  // names the port by index only.
+  std::string what = cat("set hairpin mode on ", link);
+  auto index = index_of(link);
+  if (!index) return Error(index.error().code(), what);
+  Request req(RTM_SETLINK, NLM_F_ACK);
+  ifinfomsg ifi{};
+  ifi.ifi_family = AF_BRIDGE;
+  ifi.ifi_index = *index;
+  req.header(ifi);
+  size_t nest = req.begin_nested(IFLA_PROTINFO | NLA_F_NESTED);
+  uint8_t on = 1;
+  req.attr(IFLA_BRPORT_MODE, &on, sizeof on);
+  req.end_nested(nest);
+  return transact(req, what);
+}
+
 Status RtNetlink::set_up(const std::string& link) {
   Request req(RTM_SETLINK, NLM_F_ACK);
   ifinfomsg ifi{};
@@ -490,6 +508,7 @@ namespace {
 // The steps of connect_endpoint after the veth exists.
 Status plug_in(NetlinkClient& host, NetlinkClient& container, const Endpoint& ep) {
   BERTH_TRY(host.set_master(ep.host_veth, ep.bridge));
+  BERTH_TRY(host.set_hairpin(ep.host_veth));
   BERTH_TRY(host.set_up(ep.host_veth));
   BERTH_TRY(container.add_address(ep.container_ifname, ep.address));
   BERTH_TRY(container.set_up(ep.container_ifname));

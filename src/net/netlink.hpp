@@ -86,6 +86,10 @@ class NetlinkClient {
   /// namespace `peer_netns_fd` refers to, so no name clash is possible here.
   virtual Status create_veth(const std::string& name, const std::string& peer_name, int peer_netns_fd) = 0;
   virtual Status set_master(const std::string& link, const std::string& bridge) = 0;
+  /// Hairpin mode of a bridge port: frames may leave by the port they came
+  /// in on. A container reaching its own published port needs it where the
+  /// bridge passes frames through netfilter (br_netfilter).
+  virtual Status set_hairpin(const std::string& link) = 0;
   virtual Status set_up(const std::string& link) = 0;
   /// Deleting one end of a veth deletes its peer as well.
   virtual Status delete_link(const std::string& link) = 0;
@@ -114,6 +118,7 @@ class RtNetlink final : public NetlinkClient {
   Status create_bridge(const std::string& name) override;
   Status create_veth(const std::string& name, const std::string& peer_name, int peer_netns_fd) override;
   Status set_master(const std::string& link, const std::string& bridge) override;
+  Status set_hairpin(const std::string& link) override;
   Status set_up(const std::string& link) override;
   Status delete_link(const std::string& link) override;
   Result<bool> link_exists(const std::string& link) override;
@@ -160,7 +165,7 @@ struct Endpoint {
 /// subnet's prefix) and is up. Safe to call again on every berthd start.
 Status ensure_bridge(NetlinkClient& client, const std::string& name, const Ipv4Net& gateway);
 /// Plugs a container into a bridge: a veth with its peer in the container's
-/// namespace, the host end on the bridge and up, the container end addressed,
+/// namespace, the host end on the bridge (in hairpin mode) and up, the container end addressed,
 /// up and the default route through the gateway. `container` must be a client
 /// in the container's namespace. A failure deletes the veth again.
 Status connect_endpoint(NetlinkClient& host, NetlinkClient& container, const Endpoint& ep);

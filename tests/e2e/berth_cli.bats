@@ -14,7 +14,7 @@ teardown() { cli_teardown; }
   [ "$status" -eq 0 ]
   local main=$output
   for c in run create start stop restart rm ps logs exec inspect pull images rmi load tag version info events \
-    pause unpause stats; do
+    pause unpause stats network; do
     [[ "$main" == *"  $c "* ]]
     run "$BERTH" "$c" --help
     [ "$status" -eq 0 ]
@@ -317,4 +317,37 @@ teardown() { cli_teardown; }
   [[ "$stderr" == *"Status: Downloaded newer image for $REG/app:v1"* ]]
   run -125 berth run --rm "$REG/nothing:v1" true
   [[ "$output" == *"Unable to find image"* ]]
+}
+
+@test "berth network create, ls, inspect, rm; run --network --network-alias -p" {
+  start_berthd
+  run berth network create --subnet 10.90.0.0/24 forum
+  [ "$status" -eq 0 ] && [ "${#output}" -eq 64 ]
+  run berth network ls
+  [ "${lines[0]}" = "NETWORK ID     NAME      DRIVER    SCOPE" ]
+  [[ "$output" == *" forum "*"bridge"*"local"* ]]
+  run berth network inspect forum
+  [ "$(jq -r '.[0].IPAM.Config[0].Subnet' <<<"$output")" = 10.90.0.0/24 ]
+
+  berth run -d --name web --network forum --network-alias api -p 8080:80 busybox httpd -f -p 80 -h /etc >/dev/null
+  run berth run --rm --network forum busybox nslookup api
+  [[ "$output" == *"Address: 10.90.0.2"* ]]
+  run berth ps
+  [[ "$output" == *"0.0.0.0:8080->80/tcp"* ]]
+  run innet curl -s --max-time 5 http://127.0.0.1:8080/hostname
+  [ "$status" -eq 0 ] && [ -n "$output" ]
+  run berth run --rm --network-alias x busybox true
+  [ "$status" -eq 125 ]
+  [[ "$output" == *"network-scoped aliases are only supported for user-defined networks"* ]]
+
+  run berth network rm forum
+  [ "$status" -eq 1 ]
+  [[ "$output" == *"has active endpoints"* ]]
+  berth rm -f web >/dev/null
+  run berth network rm forum
+  [ "$status" -eq 0 ] && [ "$output" = forum ]
+  run berth network rm forum
+  [ "$status" -eq 1 ]
+  [ "$output" = "Error response from daemon: network forum not found" ]
+  assert_no_leftovers
 }

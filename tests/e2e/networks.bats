@@ -93,7 +93,7 @@ addresses_of() {
   assert_no_leftovers
 }
 
-@test "published ports answer on 127.0.0.1, on the host's address and from another container; UDP too" {
+@test "published ports answer on 127.0.0.1, the host's address, another container and the container itself; UDP too" {
   [ -x "$UDP_ECHO" ] || skip "no udp-echo at $UDP_ECHO"
   docker run -d --name web -p 8080:80 -p 5353:5353/udp -v "$UDP_ECHO:/udp-echo:ro" busybox \
     sh -c '/udp-echo 5353 & exec httpd -f -p 80 -h /etc' >/dev/null
@@ -112,6 +112,9 @@ addresses_of() {
   run innet curl -s --max-time 5 "http://$gw:8080/hostname"
   [ "$output" = "$hostname" ]
   run docker run --rm busybox wget -qO- "http://$gw:8080/hostname"
+  [ "$output" = "$hostname" ]
+  # The container itself, through its own published port (hairpin).
+  run docker exec web wget -qO- "http://$gw:8080/hostname"
   [ "$output" = "$hostname" ]
   run innet python3 -c '
 import socket
@@ -143,8 +146,11 @@ s.sendto(b"ping", ("127.0.0.1", 5353)); print(s.recv(100).decode())'
 
   # A host process on the port.
   innet python3 -c 'import socket, time; s = socket.socket(); s.bind(("0.0.0.0", 9090)); s.listen(); time.sleep(60)' &
-  local holder=$!
-  sleep 0.5
+  local holder=$! i
+  for i in $(seq 50); do
+    innet ss -Htln 'sport = :9090' | grep -q . && break
+    sleep 0.1
+  done
   run docker run --rm -p 9090:80 busybox true
   kill "$holder"; wait "$holder" 2>/dev/null || true
   [ "$status" -ne 0 ]

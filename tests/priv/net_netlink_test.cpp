@@ -5,6 +5,8 @@
 #include "net/netlink.hpp"
 
 #include <doctest/doctest.h>
+
+#include <cstdlib>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -172,6 +174,9 @@ TEST_CASE("net rtnetlink: a container netns on a bridge, checked from inside, wi
   CHECK(veth->up);
   CHECK(veth->master_index == bridge->index);
   CHECK(!find_link(host, "eth0"));
+  // Hairpin mode on the bridge port, as iproute2 reads it back (this
+  // thread's namespace is the child's too).
+  CHECK(std::system("bridge -d link show dev veth-t0 | grep -q 'hairpin on'") == 0);
 
   auto eth0 = find_link(ctr, "eth0");
   REQUIRE(eth0);

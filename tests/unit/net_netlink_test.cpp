@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,12 @@ class FakeNetlink final : public NetlinkClient {
     BERTH_TRY(call("set_master", cat(link, " ", bridge)));
     if (!links_.count(link) || !links_.count(bridge)) return Error(ENODEV, "set master");
     links_[link].master_index = links_[bridge].index;
+    return {};
+  }
+  Status set_hairpin(const std::string& link) override {
+    BERTH_TRY(call("set_hairpin", link));
+    if (!links_.count(link) || !links_[link].master_index) return Error(ENODEV, "set hairpin");
+    hairpin_.insert(link);
     return {};
   }
   Status set_up(const std::string& link) override {
@@ -113,6 +120,7 @@ class FakeNetlink final : public NetlinkClient {
   std::map<std::string, LinkInfo> links_;
   std::map<std::string, std::vector<Ipv4Net>> addrs_;
   std::optional<Ipv4> gateway_;
+  std::set<std::string> hairpin_;  // ports in hairpin mode
 
  private:
   Status call(const std::string& op, const std::string& args) {
@@ -276,6 +284,7 @@ TEST_CASE("net connect_endpoint plugs the veth in, in order") {
   CHECK(net.log == std::vector<std::string>{
                        "host create_veth veth0123abc0 eth0 7",
                        "host set_master veth0123abc0 br0",
+                       "host set_hairpin veth0123abc0",
                        "host set_up veth0123abc0",
                        "ctr add_address eth0 10.88.0.2/16",
                        "ctr set_up eth0",
@@ -283,12 +292,13 @@ TEST_CASE("net connect_endpoint plugs the veth in, in order") {
                    });
   CHECK(net.host.links_["veth0123abc0"].master_index == net.host.links_["br0"].index);
   CHECK(net.host.links_["veth0123abc0"].up);
+  CHECK(net.host.hairpin_.count("veth0123abc0"));
   CHECK(net.ctr.links_["eth0"].up);
   CHECK(net.ctr.gateway_ == ip("10.88.0.1"));
 }
 
 TEST_CASE("net connect_endpoint removes the veth when a later step fails") {
-  for (const char* step : {"host set_master veth0123abc0 br0", "host set_up veth0123abc0",
+  for (const char* step : {"host set_master veth0123abc0 br0", "host set_hairpin veth0123abc0", "host set_up veth0123abc0",
                            "ctr add_address eth0 10.88.0.2/16", "ctr set_up eth0", "ctr add_default_route 10.88.0.1"}) {
     CAPTURE(step);
     Net net;
