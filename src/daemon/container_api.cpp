@@ -96,7 +96,7 @@ json network_settings(const ContainerManager::Snapshot& c) {
     }
   }
   json networks = json::object();
-  if (mode != "none")
+  if (mode != "none" && !mode.starts_with("container:"))
     networks[mode == "default" ? "bridge" : mode] = {
         {"NetworkID", network_id}, {"EndpointID", network_id.empty() ? "" : c.id},
         {"Gateway", gateway},      {"IPAddress", ip},

@@ -135,12 +135,31 @@ Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const jso
   std::string mode = host.value("NetworkMode", "default");
   std::string own_ip;
   std::optional<std::string> nameserver;
+  std::optional<std::string> nameserver_file;  // a resolv.conf to copy as is
   if (mode == "host") {
     json kept = json::array();
     for (auto& n : ns)
       if (n.value("type", "") != "network" && n.value("type", "") != "uts") kept.push_back(n);
     ns = kept;
     spec.erase("hostname");
+  } else if (mode.starts_with("container:")) {
+    // Another container's namespace: while it runs, through its init.
+    std::string other = mode.substr(10);
+    pid_t pid = 0;
+    std::string other_dir;
+    {
+      std::lock_guard g(mu_);
+      auto peer = lookup(other);
+      if (peer && peer->state.status == "running") {
+        pid = peer->state.pid;
+        other_dir = peer->dir;
+      }
+    }
+    if (pid <= 0) return fail(make_error("cannot join network of a non running container: ", other));
+    for (auto& n : ns)
+      if (n.value("type", "") == "network") n["path"] = cat("/proc/", pid, "/ns/net");
+    // Its name service too: the same resolver and hosts.
+    if (auto r = read_file(other_dir + "/resolv.conf"); r) nameserver_file = *r;
   } else if (mode != "none" && o_.networks) {
     if (auto st = connect_network(c, host, spec, &own_ip, &nameserver); !st) return fail(st.error());
   }
@@ -161,7 +180,9 @@ Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const jso
     return {};
   };
   std::string resolv;
-  if (nameserver) {
+  if (nameserver_file) {
+    resolv = *nameserver_file;
+  } else if (nameserver) {
     resolv = cat("nameserver ", *nameserver, "\noptions ndots:0\n");
   } else {
     // In a namespace of its own, the host's loopback resolvers are not there.

@@ -342,15 +342,19 @@ ApiResult<std::pair<std::string, std::vector<std::string>>> ContainerManager::cr
   if (host.value("Privileged", false)) return ApiError{400, "privileged containers are not supported by berthd"};
   std::string netmode = host.value("NetworkMode", "default");
   if (netmode.empty()) netmode = "default";
-  if (netmode.starts_with("container:"))
-    return ApiError{400, cat("network mode \"", netmode, "\" is not supported by berthd")};
-  if (netmode != "default" && netmode != "none" && netmode != "host") {
+  if (netmode.starts_with("container:")) {
+    std::string other = netmode.substr(10);
+    std::lock_guard g(mu_);
+    auto o = lookup(other);
+    if (!o) return ApiError{404, "No such container: " + other};
+    netmode = "container:" + o->id;
+  } else if (netmode != "default" && netmode != "none" && netmode != "host") {
     if (!o_.networks) return ApiError{400, cat("network mode \"", netmode, "\" needs networking, which is off")};
     if (!o_.networks->find(netmode)) return ApiError{404, cat("network ", netmode, " not found")};
   }
   if (auto ports = port_bindings(host.value("PortBindings", json::object())); !ports)
     return ApiError{400, ports.error().message()};
-  else if (!ports->empty() && (netmode == "host" || netmode == "none"))
+  else if (!ports->empty() && (netmode == "host" || netmode == "none" || netmode.starts_with("container:")))
     warnings.push_back(cat("published ports are discarded when using ", netmode, " network mode"));
   json networking = body.value("NetworkingConfig", json::object());
   if (!networking.is_object()) return ApiError{400, "NetworkingConfig is not a JSON object"};

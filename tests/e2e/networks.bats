@@ -179,7 +179,7 @@ s.sendto(b"ping", ("127.0.0.1", 5353)); print(s.recv(100).decode())'
   assert_no_leftovers
 }
 
-@test "--network none and host; container: is refused; an unknown network is a 404" {
+@test "--network none, host and container:NAME; an unknown network is a 404" {
   run docker run --rm --network none busybox ip -o link
   [ "$status" -eq 0 ]
   [[ "$output" == *"lo:"* ]] && [[ "$output" != *"eth0"* ]]
@@ -190,8 +190,21 @@ s.sendto(b"ping", ("127.0.0.1", 5353)); print(s.recv(100).decode())'
     -d '{"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "nosuch"}}'
   [ "${lines[-1]}" = 404 ]
   [ "$(jq -r .message <<<"${lines[0]}")" = "network nosuch not found" ]
-  run docker run --rm --network container:x busybox true
+  run api -X POST -H 'Content-Type: application/json' http://berth/containers/create \
+    -d '{"Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "container:nosuch"}}'
+  [ "${lines[-1]}" = 404 ]
+  [ "$(jq -r .message <<<"${lines[0]}")" = "No such container: nosuch" ]
+
+  # container:NAME shares the namespace of a running container: its
+  # loopback reaches the other's server.
+  docker run -d --name web busybox httpd -f -p 80 -h /etc >/dev/null
+  run docker run --rm --network container:web busybox wget -qO- http://127.0.0.1/hostname
+  [ "$status" -eq 0 ]
+  [ "$output" = "$(docker inspect -f '{{.Config.Hostname}}' web)" ]
+  docker stop -t 1 web >/dev/null
+  run docker run --rm --network container:web busybox true
   [ "$status" -ne 0 ]
-  [[ "$output" == *'network mode "container:x" is not supported'* ]]
+  [[ "$output" == *"cannot join network of a non running container: $(docker inspect -f '{{.Id}}' web)"* ]]
+  docker rm web >/dev/null
   assert_no_leftovers
 }
