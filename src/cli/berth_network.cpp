@@ -1,4 +1,5 @@
-// berth network: create, ls, inspect, rm (docker's output and errors).
+// berth network: create, ls, inspect, rm, connect, disconnect (docker's
+// output and errors).
 #include <cstdio>
 
 #include "cli/berth_cli.hpp"
@@ -112,6 +113,33 @@ int network_rm(Ctx& ctx, const std::vector<std::string>& argv) {
   return rc;
 }
 
+int network_connect(Ctx& ctx, const std::vector<std::string>& argv) {
+  static const CmdInfo info{"network connect", "[OPTIONS] NETWORK CONTAINER", "Connect a container to a network"};
+  std::vector<std::string> aliases;
+  client::Args args;
+  args.add_list("alias", 0, &aliases, "strings", "Add network-scoped alias for the container");
+  std::vector<std::string> pos;
+  int rc = 0;
+  if (!parse_flags(info, args, argv, true, 2, &pos, &rc)) return rc;
+  json body = {{"Container", pos[1]}, {"EndpointConfig", {{"Aliases", aliases}}}};
+  auto r = ctx.client.call("POST", cat("/networks/", pos[0], "/connect"), body.dump());
+  if (!r) return transport_failure(ctx, r.error());
+  return r->ok() ? 0 : daemon_failure(*r);
+}
+
+int network_disconnect(Ctx& ctx, const std::vector<std::string>& argv) {
+  static const CmdInfo info{"network disconnect", "[OPTIONS] NETWORK CONTAINER",
+                            "Disconnect a container from a network"};
+  client::Args args;
+  std::vector<std::string> pos;
+  int rc = 0;
+  if (!parse_flags(info, args, argv, true, 2, &pos, &rc)) return rc;
+  json body = {{"Container", pos[1]}};
+  auto r = ctx.client.call("POST", cat("/networks/", pos[0], "/disconnect"), body.dump());
+  if (!r) return transport_failure(ctx, r.error());
+  return r->ok() ? 0 : daemon_failure(*r);
+}
+
 }  // namespace
 
 int cmd_network(Ctx& ctx, const std::vector<std::string>& argv) {
@@ -122,7 +150,9 @@ int cmd_network(Ctx& ctx, const std::vector<std::string>& argv) {
     const char* summary;
   };
   static const Sub subs[] = {
+      {"connect", nullptr, network_connect, "Connect a container to a network"},
       {"create", nullptr, network_create, "Create a network"},
+      {"disconnect", nullptr, network_disconnect, "Disconnect a container from a network"},
       {"inspect", nullptr, network_inspect, "Display detailed information on one or more networks"},
       {"ls", "list", network_ls, "List networks"},
       {"rm", "remove", network_rm, "Remove one or more networks"},

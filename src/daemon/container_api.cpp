@@ -79,41 +79,46 @@ json mounts_json(const json& host) {
 
 json network_settings(const ContainerManager::Snapshot& c) {
   std::string mode = c.host_config.value("NetworkMode", "default");
-  std::string ip, gateway, network_id, sandbox;
-  int prefix = 0;
-  json aliases = nullptr, ports = json::object();
-  if (!c.network.is_null()) {
-    if (auto a = Attachment::from_json(c.network); a) {
-      ip = a->address.address().to_string();
-      gateway = a->gateway.to_string();
-      prefix = a->address.prefix();
-      network_id = a->network_id;
-      sandbox = a->netns_path;
-      if (!a->names.empty()) aliases = std::vector<std::string>(a->names.begin() + 1, a->names.end());
-      for (const auto& p : a->ports)
-        ports[cat(p.container_port, "/", net::proto_name(p.proto))].push_back(
-            {{"HostIp", p.host_ip.value_or("0.0.0.0")}, {"HostPort", std::to_string(p.host_port)}});
-    }
-  }
-  json networks = json::object();
-  if (mode != "none" && !mode.starts_with("container:"))
-    networks[mode == "default" ? "bridge" : mode] = {
-        {"NetworkID", network_id}, {"EndpointID", network_id.empty() ? "" : c.id},
-        {"Gateway", gateway},      {"IPAddress", ip},
-        {"IPPrefixLen", prefix},   {"MacAddress", ""},
-        {"Aliases", aliases},      {"Links", nullptr}};
-  return {{"Bridge", ""},      {"SandboxID", sandbox.empty() ? "" : c.id}, {"SandboxKey", sandbox}, {"Ports", ports},
-          {"Gateway", gateway}, {"IPAddress", ip},  {"IPPrefixLen", prefix}, {"MacAddress", ""},
+  auto attached = attachments_of(c.network);
+  json networks = json::object(), ports = json::object();
+  auto endpoint = [&](const Attachment* a) {
+    json aliases = nullptr;
+    if (a && !a->names.empty()) aliases = std::vector<std::string>(a->names.begin() + 1, a->names.end());
+    return json{{"NetworkID", a ? a->network_id : ""},
+                {"EndpointID", a ? c.id : ""},
+                {"Gateway", a ? a->gateway.to_string() : ""},
+                {"IPAddress", a ? a->address.address().to_string() : ""},
+                {"IPPrefixLen", a ? a->address.prefix() : 0},
+                {"MacAddress", ""},
+                {"Aliases", aliases},
+                {"Links", nullptr}};
+  };
+  for (const auto& a : attached) networks[a.network_name.empty() ? a.network_id : a.network_name] = endpoint(&a);
+  if (attached.empty() && mode != "none" && !mode.starts_with("container:"))
+    networks[mode == "default" ? "bridge" : mode] = endpoint(nullptr);
+  const Attachment* first = attached.empty() ? nullptr : &attached.front();
+  if (first)
+    for (const auto& p : first->ports)
+      ports[cat(p.container_port, "/", net::proto_name(p.proto))].push_back(
+          {{"HostIp", p.host_ip.value_or("0.0.0.0")}, {"HostPort", std::to_string(p.host_port)}});
+  json top = endpoint(first);
+  return {{"Bridge", ""},
+          {"SandboxID", first ? c.id : ""},
+          {"SandboxKey", first ? first->netns_path : ""},
+          {"Ports", ports},
+          {"Gateway", top["Gateway"]},
+          {"IPAddress", top["IPAddress"]},
+          {"IPPrefixLen", top["IPPrefixLen"]},
+          {"MacAddress", ""},
           {"Networks", networks}};
 }
 
 // docker ps's Ports: [{IP, PrivatePort, PublicPort, Type}].
 json list_ports(const ContainerManager::Snapshot& c) {
   json out = json::array();
-  if (c.network.is_null()) return out;
-  auto a = Attachment::from_json(c.network);
-  if (!a) return out;
-  for (const auto& p : a->ports)
+  auto attached = attachments_of(c.network);
+  if (attached.empty()) return out;
+  for (const auto& p : attached.front().ports)
     out.push_back({{"IP", p.host_ip.value_or("0.0.0.0")},
                    {"PrivatePort", p.container_port},
                    {"PublicPort", p.host_port},

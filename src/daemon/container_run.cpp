@@ -53,11 +53,136 @@ void ContainerManager::release_runtime(Container& c) {
     std::lock_guard g(mu_);
     attached = std::exchange(c.network, json());
   }
-  if (attached.is_null() || !o_.networks) return;
-  if (auto a = Attachment::from_json(attached); a)
-    o_.networks->detach(*a);
-  else
-    log::warn(a.error().wrap("network attachment of " + c.id).message());
+  if (!o_.networks) return;
+  // The later networks first: the first one's attachment owns the namespace.
+  auto all = attachments_of(attached);
+  for (auto it = all.rbegin(); it != all.rend(); ++it) o_.networks->detach(*it);
+}
+
+// Names on a user-defined network: the container's name, its short ID and
+// the aliases asked for on that network (by name or ID); none elsewhere.
+std::vector<std::string> ContainerManager::dns_names(const Container& c, const NetworkRecord& n) {
+  if (!n.dns()) return {};
+  std::vector<std::string> names = {c.name, c.id.substr(0, 12)};
+  const json endpoints = c.networking.value("EndpointsConfig", json::object());
+  std::string mode = c.host_config.value("NetworkMode", "");
+  for (const auto& key : {n.name, n.id, mode}) {
+    if (key == mode && key != n.name && key != n.id) continue;
+    if (auto ep = endpoints.find(key); ep != endpoints.end() && ep->is_object())
+      for (const auto& a : strings_of(ep->value("Aliases", json())))
+        if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
+  }
+  return names;
+}
+
+ApiResult<std::pair<std::shared_ptr<Container>, NetworkRecord>> ContainerManager::network_target(
+    const std::string& ref, const std::string& network) {
+  if (!o_.networks) return ApiError{400, "networking is off in this berthd"};
+  std::shared_ptr<Container> c;
+  {
+    std::lock_guard g(mu_);
+    c = lookup(ref);
+  }
+  if (!c) return ApiError{404, "No such container: " + ref};
+  auto rec = o_.networks->find(network);
+  if (!rec) return ApiError{404, cat("network ", network, " not found")};
+  return std::make_pair(c, *rec);
+}
+
+void ContainerManager::network_changed(Container& c, const std::string& action, const std::string& network) {
+  Snapshot s;
+  {
+    std::lock_guard g(mu_);
+    persist(c);
+    s = snap(c);
+  }
+  emit(action, s, {{"network", network}});
+}
+
+ApiResult<bool> ContainerManager::connect(const std::string& ref, const std::string& network,
+                                          const std::vector<std::string>& aliases) {
+  auto target = network_target(ref, network);
+  if (auto* e = std::get_if<ApiError>(&target)) return *e;
+  auto& [c, net] = std::get<0>(target);
+  const NetworkRecord* rec = &net;
+  std::lock_guard op(c->op);
+  std::string mode = c->host_config.value("NetworkMode", "default");
+  if (mode == "host" || mode == "none" || mode.starts_with("container:"))
+    return ApiError{400, "container sharing network namespace with another container or host cannot be connected to "
+                         "any other network"};
+  auto primary = o_.networks->find(mode == "default" ? "bridge" : mode);
+  bool already = primary && primary->id == rec->id;
+  json endpoints;
+  {
+    std::lock_guard g(mu_);
+    endpoints = c->networking.value("EndpointsConfig", json::object());
+  }
+  for (const auto& [key, ep] : endpoints.items())
+    if (auto n = o_.networks->find(key); n && n->id == rec->id) already = true;
+  if (already) return ApiError{403, cat("endpoint with name ", c->name, " already exists in network ", rec->name)};
+  {
+    std::lock_guard g(mu_);
+    c->networking["EndpointsConfig"][rec->name] = {{"Aliases", aliases}};
+  }
+  std::vector<Attachment> attached;
+  bool running;
+  {
+    std::lock_guard g(mu_);
+    attached = attachments_of(c->network);
+    running = c->state.status == "running" || c->state.status == "paused";
+  }
+  if (running && !attached.empty()) {
+    auto extra = o_.networks->attach(c->id, rec->id, dns_names(*c, *rec), {}, &attached.front(),
+                                     static_cast<unsigned>(attached.size()));
+    if (auto* e = std::get_if<ApiError>(&extra)) {
+      std::lock_guard g(mu_);
+      c->networking["EndpointsConfig"].erase(rec->name);
+      return *e;
+    }
+    std::lock_guard g(mu_);
+    c->network.push_back(std::get<Attachment>(extra).to_json());
+  }
+  network_changed(*c, "connect", rec->name);
+  return true;
+}
+
+ApiResult<bool> ContainerManager::disconnect(const std::string& ref, const std::string& network) {
+  auto target = network_target(ref, network);
+  if (auto* e = std::get_if<ApiError>(&target)) return *e;
+  auto& [c, net] = std::get<0>(target);
+  const NetworkRecord* rec = &net;
+  std::lock_guard op(c->op);
+  std::string mode = c->host_config.value("NetworkMode", "default");
+  if (auto primary = o_.networks->find(mode == "default" ? "bridge" : mode); primary && primary->id == rec->id)
+    return ApiError{400, cat("container ", c->name, " was started on network ", rec->name,
+                             " (--network); berthd disconnects only networks connected later")};
+  bool found = false;
+  std::optional<Attachment> live;
+  {
+    std::lock_guard g(mu_);
+    json& eps = c->networking["EndpointsConfig"];
+    for (auto it = eps.begin(); it != eps.end();) {
+      auto n = o_.networks->find(it.key());
+      if (n && n->id == rec->id) {
+        it = eps.erase(it);
+        found = true;
+      } else {
+        ++it;
+      }
+    }
+    json kept = json::array();
+    for (auto& a : attachments_of(c->network)) {
+      if (a.network_id == rec->id)
+        live = std::move(a);
+      else
+        kept.push_back(a.to_json());
+    }
+    if (!c->network.is_null()) c->network = kept;
+  }
+  if (!found && !live) return ApiError{400, cat("container ", c->name, " is not connected to network ", rec->name)};
+  if (live) o_.networks->detach(*live);
+  network_changed(*c, "disconnect", rec->name);
+  return true;
 }
 
 Status ContainerManager::connect_network(Container& c, const json& host, json& spec, std::string* own_ip,
@@ -66,25 +191,25 @@ Status ContainerManager::connect_network(Container& c, const json& host, json& s
   std::string network = mode == "default" ? "bridge" : mode;
   auto rec = o_.networks->find(network);
   if (!rec) return make_error("network ", network, " not found");
-  // Names on user-defined networks: the container's name, its short ID and
-  // the aliases asked for on that network (by name or ID).
-  std::vector<std::string> names;
-  if (rec->dns()) {
-    names = {c.name, c.id.substr(0, 12)};
-    const json endpoints = c.networking.value("EndpointsConfig", json::object());
-    for (const auto& key : {rec->name, rec->id, mode})
-      if (auto ep = endpoints.find(key); ep != endpoints.end() && ep->is_object())
-        for (const auto& a : strings_of(ep->value("Aliases", json())))
-          if (std::find(names.begin(), names.end(), a) == names.end()) names.push_back(a);
-  }
   auto ports = port_bindings(host.value("PortBindings", json::object()));
   if (!ports) return std::move(ports).error();
-  auto attached = o_.networks->attach(c.id, rec->id, names, *ports);
+  auto attached = o_.networks->attach(c.id, rec->id, dns_names(c, *rec), *ports);
   if (auto* e = std::get_if<ApiError>(&attached)) return make_error(e->message);
-  const Attachment& a = std::get<Attachment>(attached);
+  const Attachment a = std::get<Attachment>(attached);
   {
     std::lock_guard g(mu_);
-    c.network = a.to_json();
+    c.network = json::array({a.to_json()});
+  }
+  // The networks connected while it was not running: more interfaces.
+  unsigned index = 1;
+  const json endpoints = c.networking.value("EndpointsConfig", json::object());
+  for (const auto& [key, ep] : endpoints.items()) {
+    auto more = o_.networks->find(key);
+    if (!more || more->id == rec->id) continue;
+    auto extra = o_.networks->attach(c.id, more->id, dns_names(c, *more), {}, &a, index++);
+    if (auto* e = std::get_if<ApiError>(&extra)) return make_error(e->message);
+    std::lock_guard g(mu_);
+    c.network.push_back(std::get<Attachment>(extra).to_json());
   }
   for (auto& n : spec["linux"]["namespaces"])
     if (n.value("type", "") == "network") n["path"] = a.netns_path;
@@ -588,8 +713,8 @@ Status ContainerManager::load() {
     {
       std::lock_guard g(mu_);
       for (const auto& [id, c] : by_id_)
-        if (c->monitor_pid > 0 && !c->network.is_null())
-          if (auto a = Attachment::from_json(c->network); a) running.push_back(*a);
+        if (c->monitor_pid > 0)
+          for (auto& a : attachments_of(c->network)) running.push_back(std::move(a));
     }
     o_.networks->reconcile(running);
   }

@@ -39,6 +39,7 @@
 namespace berth::daemon {
 
 class NetworkManager;
+struct NetworkRecord;
 
 /// An error with the HTTP status docker answers it with.
 struct ApiError {
@@ -75,7 +76,8 @@ struct Container {
   pid_t monitor_pid = 0;
   /// docker's NetworkingConfig (EndpointsConfig: aliases), as created.
   nlohmann::json networking = nlohmann::json::object();
-  /// While running on a bridge network: its Attachment (networks.hpp).
+  /// While running on bridge networks: its Attachments (networks.hpp), a
+  /// JSON array, the network it started on first.
   nlohmann::json network;
   /// Exits seen since berthd started: attach and wait compare it.
   uint64_t exits = 0;
@@ -146,6 +148,10 @@ class ContainerManager {
                                                                       const nlohmann::json& body);
   /// 304 when already running.
   ApiResult<bool> start(const std::string& ref);
+  /// POST /networks/{id}/connect and /disconnect: a created container gets
+  /// the network at its start, a running one an interface at once.
+  ApiResult<bool> connect(const std::string& ref, const std::string& network, const std::vector<std::string>& aliases);
+  ApiResult<bool> disconnect(const std::string& ref, const std::string& network);
   ApiResult<bool> stop(const std::string& ref, std::optional<int> timeout_s, const std::string& signal);
   ApiResult<bool> kill(const std::string& ref, const std::string& signal);
   ApiResult<bool> restart(const std::string& ref, std::optional<int> timeout_s);
@@ -205,6 +211,12 @@ class ContainerManager {
   void release_runtime(Container& c);
   /// On a bridge network: attaches `c` and points the spec at its network
   /// namespace; writes /etc/hosts and /etc/resolv.conf content to use.
+  std::vector<std::string> dns_names(const Container& c, const NetworkRecord& n);
+  /// The container and the network a connect or disconnect names (404s).
+  ApiResult<std::pair<std::shared_ptr<Container>, NetworkRecord>> network_target(const std::string& ref,
+                                                                                 const std::string& network);
+  /// Records and announces a connect or disconnect.
+  void network_changed(Container& c, const std::string& action, const std::string& network);
   Status connect_network(Container& c, const nlohmann::json& host, nlohmann::json& spec, std::string* hosts_ip,
                          std::optional<std::string>* nameserver);
 

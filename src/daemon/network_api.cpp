@@ -1,8 +1,10 @@
 #include "daemon/network_api.hpp"
 
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "common/strings.hpp"
+#include "daemon/container_util.hpp"
 #include "daemon/reply.hpp"
 
 namespace berth::daemon {
@@ -14,16 +16,14 @@ namespace {
 // docker's network document; `attached` maps container id -> (name, attachment).
 json network_json(const NetworkRecord& n, const std::vector<ContainerManager::Snapshot>& containers) {
   json members = json::object();
-  for (const auto& c : containers) {
-    if (c.network.is_null()) continue;
-    auto a = Attachment::from_json(c.network);
-    if (!a || a->network_id != n.id) continue;
-    members[c.id] = {{"Name", c.name},
-                     {"EndpointID", c.id},
-                     {"MacAddress", ""},
-                     {"IPv4Address", a->address.to_string()},
-                     {"IPv6Address", ""}};
-  }
+  for (const auto& c : containers)
+    for (const auto& a : attachments_of(c.network))
+      if (a.network_id == n.id)
+        members[c.id] = {{"Name", c.name},
+                         {"EndpointID", c.id},
+                         {"MacAddress", ""},
+                         {"IPv4Address", a.address.to_string()},
+                         {"IPv6Address", ""}};
   return {{"Name", n.name},
           {"Id", n.id},
           {"Created", n.created},
@@ -118,8 +118,24 @@ bool serve_networks(NetworkManager& n, ContainerManager& m, const std::string& p
   }
   std::string rest = p.substr(std::string("/networks/").size());
   if (rest.empty()) return false;
-  if (rest.ends_with("/connect") || rest.ends_with("/disconnect")) {
-    send_error(resp, 501, "berthd cannot connect a container to a network after it is created; use --network");
+  for (const char* verb : {"/connect", "/disconnect"}) {
+    if (method != "POST" || !rest.ends_with(verb) || rest.size() == std::strlen(verb)) continue;
+    std::string net = rest.substr(0, rest.size() - std::strlen(verb));
+    json body = json::parse(req.body, nullptr, false);
+    if (!body.is_object() || body.value("Container", "").empty()) {
+      send_error(resp, 400, "a container is required");
+      return true;
+    }
+    std::string container = body.value("Container", "");
+    json ep = body.value("EndpointConfig", json::object());
+    auto r = std::string(verb) == "/connect"
+                 ? m.connect(container, net, ep.is_object() ? detail::strings_of(ep.value("Aliases", json())) : std::vector<std::string>{})
+                 : m.disconnect(container, net);
+    if (auto* e = std::get_if<ApiError>(&r)) {
+      send_error(resp, e->status, e->message);
+      return true;
+    }
+    resp.send(200, "", "");
     return true;
   }
   if (get) {
@@ -142,8 +158,7 @@ bool serve_networks(NetworkManager& n, ContainerManager& m, const std::string& p
     }
     std::set<std::string> used;
     for (const auto& c : m.list())
-      if (!c.network.is_null())
-        if (auto a = Attachment::from_json(c.network); a) used.insert(a->network_id);
+      for (const auto& a : attachments_of(c.network)) used.insert(a.network_id);
     auto r = n.remove(rest, used);
     if (auto* e = std::get_if<ApiError>(&r)) {
       send_error(resp, e->status, e->message);

@@ -62,9 +62,10 @@ json Attachment::to_json() const {
                        {"HostIp", p.host_ip.value_or("")},
                        {"HostPort", p.host_port},
                        {"ContainerPort", p.container_port}});
-  return {{"ContainerId", container_id}, {"NetworkId", network_id}, {"Netns", netns_path},
-          {"HostVeth", host_veth},       {"Address", address.to_string()}, {"Gateway", gateway.to_string()},
-          {"Names", names},              {"Ports", ports_j}};
+  return {{"ContainerId", container_id},   {"NetworkId", network_id},         {"NetworkName", network_name},
+          {"Netns", netns_path},           {"OwnsNetns", owns_netns},         {"Ifname", ifname},
+          {"HostVeth", host_veth},         {"Address", address.to_string()}, {"Gateway", gateway.to_string()},
+          {"Names", names},                {"Ports", ports_j}};
 }
 
 Result<Attachment> Attachment::from_json(const json& j) {
@@ -72,7 +73,10 @@ Result<Attachment> Attachment::from_json(const json& j) {
   Attachment a;
   a.container_id = j.value("ContainerId", "");
   a.network_id = j.value("NetworkId", "");
+  a.network_name = j.value("NetworkName", "");
   a.netns_path = j.value("Netns", "");
+  a.owns_netns = j.value("OwnsNetns", true);
+  a.ifname = j.value("Ifname", "eth0");
   a.host_veth = j.value("HostVeth", "");
   auto addr = net::Ipv4Net::parse(j.value("Address", ""));
   if (!addr) return std::move(addr).error();
@@ -91,6 +95,18 @@ Result<Attachment> Attachment::from_json(const json& j) {
     a.ports.push_back(m);
   }
   return a;
+}
+
+std::vector<Attachment> attachments_of(const json& j) {
+  std::vector<Attachment> out;
+  if (j.is_object()) {  // one attachment, as the first networking berthd kept it
+    if (auto a = Attachment::from_json(j); a) out.push_back(std::move(*a));
+    return out;
+  }
+  if (!j.is_array()) return out;
+  for (const auto& e : j)
+    if (auto a = Attachment::from_json(e); a) out.push_back(std::move(*a));
+  return out;
 }
 
 Result<std::vector<net::PortMapping>> port_bindings(const json& bindings) {
@@ -279,13 +295,12 @@ ApiResult<bool> NetworkManager::remove(const std::string& ref, const std::set<st
   if (n->name == kDefaultNetwork) return ApiError{403, cat(n->name, " is a pre-defined network and cannot be removed")};
   if (used.count(n->id))
     return ApiError{409, cat("error while removing network: network ", n->name, " id ", n->id, " has active endpoints")};
-  dns_.erase(n->id);
-  if (up_.count(n->id)) {
-    if (auto nft = this->nft(); nft) warn((*nft)->remove_network(n->id), "remove the rules of network " + n->name);
-    if (auto host = net::RtNetlink::open(); host)
-      warn(host->delete_link(n->bridge), "remove bridge " + n->bridge);
-    up_.erase(n->id);
-  }
+  ensure_down(n->id);
+  // The bridge outlives its last container (as docker's do) but not the
+  // network: a later network may get the same subnet.
+  if (auto host = net::RtNetlink::open(); host)
+    if (auto st = host->delete_link(n->bridge); !st && st.error().code() != ENODEV)
+      warn(std::move(st), "remove bridge " + n->bridge);
   warn(ipam_->remove_network(n->id), "forget the addresses of network " + n->name);
   if (::unlink(cat(dir_, "/", n->id, ".json").c_str()) < 0 && errno != ENOENT)
     return ApiError{500, sys_error("remove ", dir_, "/", n->id, ".json").message()};
@@ -325,7 +340,8 @@ Status NetworkManager::ensure_up(const NetworkRecord& n) {
 }
 
 ApiResult<Attachment> NetworkManager::attach(const std::string& id, const std::string& network,
-                                             std::vector<std::string> names, std::vector<net::PortMapping> ports) {
+                                             std::vector<std::string> names, std::vector<net::PortMapping> ports,
+                                             const Attachment* join, unsigned index) {
   std::lock_guard g(mu_);
   auto n = find_locked(network);
   if (!n) return ApiError{404, cat("network ", network, " not found")};
@@ -351,11 +367,14 @@ ApiResult<Attachment> NetworkManager::attach(const std::string& id, const std::s
   Attachment a;
   a.container_id = id;
   a.network_id = n->id;
+  a.network_name = n->name;
   a.gateway = n->gateway;
   a.names = std::move(names);
   a.ports = std::move(ports);
-  a.netns_path = cat(netns_dir_, "/", id);
-  auto veth = net::host_veth_name(id, 0);
+  a.netns_path = join ? join->netns_path : cat(netns_dir_, "/", id);
+  a.owns_netns = !join;
+  a.ifname = cat("eth", index);
+  auto veth = net::host_veth_name(id, index);
   if (!veth) return ApiError{500, veth.error().message()};
   a.host_veth = *veth;
 
@@ -374,9 +393,11 @@ ApiResult<Attachment> NetworkManager::attach(const std::string& id, const std::s
   if (!ip) return fail(ip.error());
   leased = true;
   a.address = n->subnet.with_address(*ip);
-  if (auto st = mkdir_all(netns_dir_, 0700); !st) return fail(st.error());
-  if (auto st = net::create_netns(a.netns_path); !st) return fail(st.error());
-  netns = true;
+  if (!join) {
+    if (auto st = mkdir_all(netns_dir_, 0700); !st) return fail(st.error());
+    if (auto st = net::create_netns(a.netns_path); !st) return fail(st.error());
+    netns = true;
+  }
   {
     UniqueFd nsfd(::open(a.netns_path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!nsfd) return fail(sys_error("open ", a.netns_path));
@@ -388,6 +409,8 @@ ApiResult<Attachment> NetworkManager::attach(const std::string& id, const std::s
     ep.bridge = n->bridge;
     ep.host_veth = a.host_veth;
     ep.container_netns_fd = nsfd.get();
+    ep.container_ifname = a.ifname;
+    ep.default_route = !join;
     ep.address = a.address;
     ep.gateway = n->gateway;
     if (auto st = net::connect_endpoint(*host, *inside, ep); !st) return fail(st.error());
@@ -407,8 +430,7 @@ ApiResult<Attachment> NetworkManager::attach(const std::string& id, const std::s
 }
 
 void NetworkManager::unpublish(const Attachment& a) {
-  for (auto it = published_.begin(); it != published_.end();)
-    it = it->second == a.container_id ? published_.erase(it) : std::next(it);
+  for (const auto& p : a.ports) published_.erase(port_key(p));
   if (auto d = dns_.find(a.network_id); d != dns_.end()) d->second->remove_address(a.address.address().value());
   if (!a.ports.empty() && nft_) warn(nft_->remove_ports(a.container_id), "unpublish the ports of " + a.container_id);
 }
@@ -419,7 +441,7 @@ void NetworkManager::detach(const Attachment& a) {
   if (!a.ports.empty() && !nft_)
     if (auto nft = this->nft(); nft) warn((*nft)->remove_ports(a.container_id), "unpublish " + a.container_id);
   if (auto host = net::RtNetlink::open(); host) warn(net::disconnect_endpoint(*host, a.host_veth), "remove " + a.host_veth);
-  warn(net::remove_netns(a.netns_path), "remove " + a.netns_path);
+  if (a.owns_netns) warn(net::remove_netns(a.netns_path), "remove " + a.netns_path);
   if (ipam_) warn(ipam_->release(a.network_id, a.container_id), "release the address of " + a.container_id);
   if (auto m = members_.find(a.network_id); m != members_.end()) {
     m->second.erase(a.container_id);

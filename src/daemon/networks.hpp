@@ -46,7 +46,10 @@ struct NetworkRecord {
 struct Attachment {
   std::string container_id;
   std::string network_id;
+  std::string network_name;  // as when attached, for inspect
   std::string netns_path;
+  bool owns_netns = true;  // the first network's attachment made the namespace
+  std::string ifname = "eth0";
   std::string host_veth;
   net::Ipv4Net address;  // the container's, with the subnet's prefix
   net::Ipv4 gateway;
@@ -55,6 +58,10 @@ struct Attachment {
   nlohmann::json to_json() const;
   static Result<Attachment> from_json(const nlohmann::json& j);
 };
+
+/// A container's attachments as it keeps them (a JSON array, first the
+/// network it was started on); unreadable entries are skipped.
+std::vector<Attachment> attachments_of(const nlohmann::json& j);
 
 class NetworkManager {
  public:
@@ -81,9 +88,12 @@ class NetworkManager {
 
   /// Gives container `id` a network namespace on `network` with an address,
   /// its ports published and, on a user-defined network, its names in DNS.
-  /// All or nothing: a failure leaves no netns, veth, rule or lease.
+  /// With `join` (the namespace of its first network), a further interface
+  /// `ifname` there instead, with no default route. All or nothing: a
+  /// failure leaves no netns, veth, rule or lease.
   ApiResult<Attachment> attach(const std::string& id, const std::string& network, std::vector<std::string> names,
-                               std::vector<net::PortMapping> ports);
+                               std::vector<net::PortMapping> ports, const Attachment* join = nullptr,
+                               unsigned index = 0);
   /// Undoes attach; safe to call twice and for an attachment of an earlier
   /// berthd.
   void detach(const Attachment& a);

@@ -512,7 +512,7 @@ Status plug_in(NetlinkClient& host, NetlinkClient& container, const Endpoint& ep
   BERTH_TRY(host.set_up(ep.host_veth));
   BERTH_TRY(container.add_address(ep.container_ifname, ep.address));
   BERTH_TRY(container.set_up(ep.container_ifname));
-  BERTH_TRY(container.add_default_route(ep.gateway));
+  if (ep.default_route) BERTH_TRY(container.add_default_route(ep.gateway));
   return {};
 }
 

@@ -159,6 +159,7 @@ struct Endpoint {
   std::string container_ifname = "eth0";
   Ipv4Net address;                // the container's address with the subnet's prefix
   Ipv4 gateway;                   // the bridge's address
+  bool default_route = true;      // false for a second network of the container
 };
 
 /// Makes sure bridge `name` exists, holds `gateway` (address with the

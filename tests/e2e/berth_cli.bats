@@ -336,6 +336,14 @@ teardown() { cli_teardown; }
   [[ "$output" == *"0.0.0.0:8080->80/tcp"* ]]
   run innet curl -s --max-time 5 http://127.0.0.1:8080/hostname
   [ "$status" -eq 0 ] && [ -n "$output" ]
+  berth network create back >/dev/null
+  run berth network connect --alias db back web
+  [ "$status" -eq 0 ]
+  run berth run --rm --network back busybox nslookup db
+  [[ "$output" == *"Address: 172.18.0.2"* ]]
+  run berth network disconnect back web
+  [ "$status" -eq 0 ]
+  berth network rm back >/dev/null
   run berth run --rm --network-alias x busybox true
   [ "$status" -eq 125 ]
   [[ "$output" == *"network-scoped aliases are only supported for user-defined networks"* ]]

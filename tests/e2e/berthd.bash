@@ -178,6 +178,10 @@ assert_no_leftovers() {
   [ -z "$left" ] || { echo "nftables rules left: $left" >&2; return 1; }
   left=$(cat "$WORK"/data/networks/ipam/*.json 2>/dev/null | jq -s 'map(.leases | length) | add // 0')
   [ "${left:-0}" = 0 ] || { echo "address leases left: $left" >&2; return 1; }
+  local b
+  for b in $(innet ip -br link show type bridge 2>/dev/null | awk '$1 ~ /^br-/ { print substr($1, 4) }'); do
+    ls "$WORK/data/networks/$b"*.json >/dev/null 2>&1 || { echo "bridge of a removed network left: br-$b" >&2; return 1; }
+  done
 }
 
 # Polls (up to 10 s) until `docker inspect -f FORMAT NAME` prints WANT.

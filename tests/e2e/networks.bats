@@ -208,3 +208,43 @@ s.sendto(b"ping", ("127.0.0.1", 5353)); print(s.recv(100).decode())'
   docker rm web >/dev/null
   assert_no_leftovers
 }
+
+@test "docker network connect and disconnect: a running container gets and loses an interface; a created one gets it at start" {
+  docker network create --subnet 10.91.0.0/24 front >/dev/null
+  docker network create --subnet 10.92.0.0/24 back >/dev/null
+  docker run -d --name web --network front busybox httpd -f -p 80 -h /etc >/dev/null
+  run docker network connect --alias store back web
+  [ "$status" -eq 0 ]
+  run docker exec web ip -o -4 addr show eth1
+  [[ "$output" == *"inet 10.92.0.2/24"* ]]
+  run docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}}={{$v.IPAddress}} {{end}}' web
+  [ "$output" = "back=10.92.0.2 front=10.91.0.2 " ]
+  # Names on the new network, its alias included; the route stays on the first.
+  run docker run --rm --network back busybox wget -qO- http://store/hostname
+  [ "$output" = "$(docker inspect -f '{{.Config.Hostname}}' web)" ]
+  run docker exec web ip route show default
+  [[ "$output" == *"via 10.91.0.1 dev eth0"* ]]
+  run docker network connect back web
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"endpoint with name web already exists in network back"* ]]
+
+  run docker network disconnect back web
+  [ "$status" -eq 0 ]
+  run docker exec web ip -o link show eth1
+  [ "$status" -ne 0 ]
+  run docker run --rm --network back busybox nslookup store
+  [ "$status" -ne 0 ]
+  run docker network disconnect front web
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"berthd disconnects only networks connected later"* ]]
+
+  # A created container: the network comes with its start.
+  docker create --name later --network front busybox sleep 100 >/dev/null
+  docker network connect back later
+  docker start later >/dev/null
+  run docker exec later ip -o -4 addr show eth1
+  [[ "$output" == *"inet 10.92.0."* ]]
+  docker rm -f web later >/dev/null
+  docker network rm front back >/dev/null
+  assert_no_leftovers
+}

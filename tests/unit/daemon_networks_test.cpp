@@ -43,6 +43,9 @@ TEST_CASE("daemon networks: an attachment survives its JSON round trip") {
   Attachment a;
   a.container_id = "c1";
   a.network_id = "n1";
+  a.network_name = "forum";
+  a.owns_netns = false;
+  a.ifname = "eth1";
   a.netns_path = "/run/berth/netns/c1";
   a.host_veth = "vethc100000";
   a.address = *net::Ipv4Net::parse("172.18.0.5/16");
@@ -58,6 +61,9 @@ TEST_CASE("daemon networks: an attachment survives its JSON round trip") {
   REQUIRE(back.ok());
   CHECK(back->container_id == "c1");
   CHECK(back->network_id == "n1");
+  CHECK(back->network_name == "forum");
+  CHECK_FALSE(back->owns_netns);
+  CHECK(back->ifname == "eth1");
   CHECK(back->netns_path == a.netns_path);
   CHECK(back->host_veth == a.host_veth);
   CHECK(back->address == a.address);
@@ -65,6 +71,13 @@ TEST_CASE("daemon networks: an attachment survives its JSON round trip") {
   CHECK(back->names == a.names);
   REQUIRE(back->ports.size() == 1);
   CHECK(back->ports[0] == p);
+
+  // A container keeps a list; one bad entry does not hide the others, and
+  // the single object of the first networking berthd still reads.
+  auto list = attachments_of(json::array({a.to_json(), json{{"Address", "bad"}}, a.to_json()}));
+  CHECK(list.size() == 2);
+  CHECK(attachments_of(a.to_json()).size() == 1);
+  CHECK(attachments_of(json()).empty());
 
   CHECK_FALSE(Attachment::from_json(json()).ok());
   CHECK_FALSE(Attachment::from_json(json{{"Address", "nonsense"}}).ok());
