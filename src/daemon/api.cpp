@@ -111,6 +111,20 @@ Result<std::unique_ptr<Api>> Api::create(ApiConfig config) {
 }
 
 void Api::handle(Request& req, BodyReader& body, ResponseWriter& resp) {
+  // A field of the wrong JSON type deep in a handler (a number where docker
+  // sends a string) is the client's error, never the end of berthd.
+  try {
+    route(req, body, resp);
+  } catch (const nlohmann::json::exception& e) {
+    log::warn(cat(req.method, " ", req.path, ": bad JSON: ", e.what()));
+    if (!resp.started())
+      send_error(resp, 400, cat("bad request: ", e.what()));
+    else
+      resp.close_after();
+  }
+}
+
+void Api::route(Request& req, BodyReader& body, ResponseWriter& resp) {
   std::string api_version;
   auto stripped = strip_version(req.path, &api_version);
   if (!stripped) {

@@ -69,6 +69,7 @@ class Api {
   Api(ApiConfig c, image::ContentStore s, image::ImageIndex i, image::SnapshotStore n)
       : config_(std::move(c)), store_(std::move(s)), index_(std::move(i)), snaps_(std::move(n)) {}
 
+  void route(Request& req, BodyReader& body, ResponseWriter& resp);
   void ping(Request& req, ResponseWriter& resp);
   void version(ResponseWriter& resp);
   void info(ResponseWriter& resp);

@@ -59,6 +59,28 @@ void ContainerManager::release_runtime(Container& c) {
   for (auto it = all.rbegin(); it != all.rend(); ++it) o_.networks->detach(*it);
 }
 
+namespace {
+
+// resolv.conf for a container on the default bridge: the host's, without
+// loopback resolvers (not there in its namespace). With systemd-resolved's
+// stub, the upstream servers it uses; with none left, public ones, as docker.
+std::string bridge_resolv_conf() {
+  std::string text = read_file("/etc/resolv.conf").value_or("");
+  if (text.find("nameserver 127.0.0.53") != std::string::npos)
+    if (auto r = read_file("/run/systemd/resolve/resolv.conf"); r) text = *r;
+  std::string out;
+  bool any = false;
+  for (const auto& line : split(text, '\n')) {
+    if (line.starts_with("nameserver 127.") || line.starts_with("nameserver ::1")) continue;
+    any |= line.starts_with("nameserver ");
+    out += line + "\n";
+  }
+  if (!any) out += "nameserver 8.8.8.8\nnameserver 8.8.4.4\n";
+  return out;
+}
+
+}  // namespace
+
 // Names on a user-defined network: the container's name, its short ID and
 // the aliases asked for on that network (by name or ID); none elsewhere.
 std::vector<std::string> ContainerManager::dns_names(const Container& c, const NetworkRecord& n) {
@@ -132,15 +154,24 @@ ApiResult<bool> ContainerManager::connect(const std::string& ref, const std::str
     running = c->state.status == "running" || c->state.status == "paused";
   }
   if (running && !attached.empty()) {
-    auto extra = o_.networks->attach(c->id, rec->id, dns_names(*c, *rec), {}, &attached.front(),
-                                     static_cast<unsigned>(attached.size()));
+    // The lowest interface number free (a disconnect leaves a gap).
+    unsigned index = 1;
+    while (std::any_of(attached.begin(), attached.end(), [&](const Attachment& a) { return a.ifname == cat("eth", index); }))
+      ++index;
+    auto extra = o_.networks->attach(c->id, rec->id, dns_names(*c, *rec), {}, &attached.front(), index);
     if (auto* e = std::get_if<ApiError>(&extra)) {
       std::lock_guard g(mu_);
       c->networking["EndpointsConfig"].erase(rec->name);
       return *e;
     }
-    std::lock_guard g(mu_);
-    c->network.push_back(std::get<Attachment>(extra).to_json());
+    bool gone;
+    {
+      std::lock_guard g(mu_);
+      // It may have exited meanwhile, its network released: then this goes too.
+      gone = c->network.is_null() || !(c->state.status == "running" || c->state.status == "paused");
+      if (!gone) c->network.push_back(std::get<Attachment>(extra).to_json());
+    }
+    if (gone) o_.networks->detach(std::get<Attachment>(extra));
   }
   network_changed(*c, "connect", rec->name);
   return true;
@@ -309,11 +340,10 @@ Status ContainerManager::prepare_bundle(Container& c, const json& cfg, const jso
     resolv = *nameserver_file;
   } else if (nameserver) {
     resolv = cat("nameserver ", *nameserver, "\noptions ndots:0\n");
+  } else if (mode == "host" || mode == "none" || !o_.networks) {
+    resolv = read_file("/etc/resolv.conf").value_or("");
   } else {
-    // In a namespace of its own, the host's loopback resolvers are not there.
-    for (const auto& line : split(read_file("/etc/resolv.conf").value_or(""), '\n'))
-      if (mode == "host" || mode == "none" || !o_.networks || !line.starts_with("nameserver 127."))
-        resolv += line + "\n";
+    resolv = bridge_resolv_conf();
   }
   if (auto st = etc("hostname", hostname + "\n"); !st) return fail(st.error());
   if (auto st = etc("hosts", cat("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
@@ -633,7 +663,7 @@ Status ContainerManager::load() {
   std::string dir = o_.data_root + "/containers";
   BERTH_TRY(mkdir_all(dir, 0700));
   BERTH_TRY(mkdir_all(runtime_root(), 0700));
-  std::vector<std::shared_ptr<Container>> to_start;
+  std::vector<std::shared_ptr<Container>> to_start, exited;
   DIR* d = ::opendir(dir.c_str());
   if (!d) return sys_error("open ", dir);
   std::vector<std::string> ids;
@@ -697,8 +727,9 @@ Status ContainerManager::load() {
       }
     }
     if (was_live || c->state.status == "restarting") {
-      // It stopped while berthd was away: record how.
-      on_monitor_exit(c);
+      // It stopped while berthd was away: recorded below, once the network
+      // side is reconciled (its restart must not race that).
+      exited.push_back(c);
       continue;
     }
     std::string policy = c->host_config.value("RestartPolicy", json::object()).value("Name", "no");
@@ -718,6 +749,7 @@ Status ContainerManager::load() {
     }
     o_.networks->reconcile(running);
   }
+  for (auto& c : exited) on_monitor_exit(c);
   for (auto& c : to_start) {
     std::lock_guard op(c->op);
     std::string name = c->name;  // no other thread serves requests yet

@@ -293,7 +293,7 @@ ApiResult<bool> NetworkManager::remove(const std::string& ref, const std::set<st
   auto n = find_locked(ref);
   if (!n) return ApiError{404, cat("network ", ref, " not found")};
   if (n->name == kDefaultNetwork) return ApiError{403, cat(n->name, " is a pre-defined network and cannot be removed")};
-  if (used.count(n->id))
+  if (used.count(n->id) || (members_.count(n->id) && !members_[n->id].empty()))
     return ApiError{409, cat("error while removing network: network ", n->name, " id ", n->id, " has active endpoints")};
   ensure_down(n->id);
   // The bridge outlives its last container (as docker's do) but not the
@@ -329,7 +329,7 @@ Status NetworkManager::ensure_up(const NetworkRecord& n) {
   BERTH_TRY(net::enable_ip_forward());
   auto nft = this->nft();
   if (!nft) return std::move(nft).error();
-  if (!n.internal) BERTH_TRY((*nft)->add_network(n.id, n.subnet.to_string(), n.bridge));
+  BERTH_TRY((*nft)->add_network(n.id, n.subnet.to_string(), n.bridge, n.internal));
   if (n.dns() && !dns_.count(n.id)) {
     auto dns = net::DnsResponder::start(n.gateway.value(), 53, net::host_resolvers());
     if (!dns) return std::move(dns).error().wrap("DNS for network " + n.name);
@@ -352,7 +352,15 @@ ApiResult<Attachment> NetworkManager::attach(const std::string& id, const std::s
       if (!port) return ApiError{500, port.error().message()};
       p.host_port = *port;
     }
-    if (published_.count(port_key(p)))
+    // A port published on every address takes it on each one too.
+    bool taken = published_.count(port_key(p)) > 0;
+    for (const auto& [key, owner] : published_) {
+      std::string proto(net::proto_name(p.proto)), port = std::to_string(p.host_port);
+      if (key.starts_with(proto + "/") && key.ends_with("/" + port) &&
+          (!p.host_ip || key == cat(proto, "/0.0.0.0/", port)))
+        taken = true;
+    }
+    if (taken)
       return ApiError{500, cat("Bind for ", p.host_ip.value_or("0.0.0.0"), ":", p.host_port,
                                " failed: port is already allocated")};
     if (auto st = net::check_port_free(p.proto, p.host_ip, p.host_port); !st)
@@ -459,6 +467,8 @@ void NetworkManager::reconcile(const std::vector<Attachment>& running) {
   std::lock_guard g(mu_);
   std::set<std::string> live;
   for (const auto& a : running) live.insert(a.container_id);
+  // Containers attached since this berthd started (a restart policy at work) are live too.
+  for (const auto& [id, members] : members_) live.insert(members.begin(), members.end());
   // Rules and links of the running containers come back; the rest is a
   // crash's leftovers and goes (nft() resets berth's table on first use).
   bool had_table = false;

@@ -201,7 +201,12 @@ Status Nft::reset() {
                     "add chain", table, "prerouting { type nat hook prerouting priority dstnat; }\n",
                     "add chain", table, "output { type nat hook output priority -100; }\n",
                     "add chain", table, "postrouting { type nat hook postrouting priority srcnat; }\n",
-                    "add chain", table, "forward { type filter hook forward priority filter; policy accept; }\n");
+                    "add chain", table, "forward { type filter hook forward priority filter; policy accept; }\n",
+                    // Loopback addresses arrive only on lo: a packet for 127.0.0.1 from another
+                    // interface (a neighbour's crafted frame) must never reach a loopback-published
+                    // port through the DNAT below, nor, with route_localnet on a bridge, the host.
+                    "add chain", table, "guard { type filter hook prerouting priority raw; }\n",
+                    "add rule", table, "guard iifname != \"lo\" ip daddr 127.0.0.0/8 drop\n");
   return apply(script, "reset table ip berth");
 }
 
@@ -235,7 +240,8 @@ Status Nft::remove_tagged(const std::string& tag, std::string_view what) {
   return apply(*script, what);
 }
 
-Status Nft::add_network(const std::string& net_id, const std::string& subnet, const std::string& bridge) {
+Status Nft::add_network(const std::string& net_id, const std::string& subnet, const std::string& bridge,
+                        bool internal) {
   auto ctx = cat("add NAT for network ", net_id);
   BERTH_TRY_CTX(check_id("network id", net_id), ctx);
   BERTH_TRY_CTX(check_ifname(bridge), ctx);
@@ -244,8 +250,16 @@ Status Nft::add_network(const std::string& net_id, const std::string& subnet, co
   auto tag = cat("berth net ", net_id);
   auto script = delete_tagged(tag);
   if (!script) return std::move(script).error().wrap(ctx);
-  *script += cat("add rule ", kFamilyTable, " postrouting ip saddr ", *net, " oifname != \"", bridge,
-                 "\" masquerade comment \"", tag, "\"\n");
+  if (internal) {
+    // Nothing in or out but between its own containers.
+    for (const char* dir : {"iifname", "oifname"})
+      *script += cat("add rule ", kFamilyTable, " forward ", dir, " \"", bridge, "\" ",
+                     std::string_view(dir) == "iifname" ? "oifname" : "iifname", " != \"", bridge,
+                     "\" drop comment \"", tag, "\"\n");
+  } else {
+    *script += cat("add rule ", kFamilyTable, " postrouting ip saddr ", *net, " oifname != \"", bridge,
+                   "\" masquerade comment \"", tag, "\"\n");
+  }
   return apply(*script, ctx);
 }
 

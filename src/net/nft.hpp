@@ -60,8 +60,10 @@ class Nft {
   Status remove_table();
 
   /// Masquerades traffic from `subnet` ("10.88.0.0/16") leaving through any interface but
-  /// `bridge`. Replaces the rules of an earlier add_network with the same id.
-  Status add_network(const std::string& net_id, const std::string& subnet, const std::string& bridge);
+  /// `bridge`; an `internal` network instead gets no masquerade and no forwarding in or out of
+  /// its bridge. Replaces the rules of an earlier add_network with the same id.
+  Status add_network(const std::string& net_id, const std::string& subnet, const std::string& bridge,
+                     bool internal = false);
   /// Deletes the rules of add_network(net_id); none is fine.
   Status remove_network(const std::string& net_id);
 

@@ -49,6 +49,20 @@ addresses_of() {
   run docker network create -d overlay ov
   [ "$status" -ne 0 ]
   [[ "$output" == *'network driver "overlay" is not supported'* ]]
+  # A field of the wrong type is a 400, and berthd goes on.
+  run api -X POST -H 'Content-Type: application/json' http://berth/networks/create -d '{"Name": 1}'
+  [ "${lines[-1]}" = 400 ]
+  run api -X POST -H 'Content-Type: application/json' http://berth/containers/create \
+    -d '{"Image": "busybox", "Cmd": ["true"], "HostConfig": {"PortBindings": {"80/tcp": [{"HostPort": 8080}]}}}'
+  [ "${lines[-1]}" = 400 ]
+  run docker network ls -q
+  [ "$status" -eq 0 ]
+  # One port, published on all addresses and on one: the second is refused.
+  docker run -d --name p1 -p 18080:80 busybox httpd -f -p 80 >/dev/null
+  run docker run -d --name p2 -p 127.0.0.1:18080:80 busybox true
+  [ "$status" -ne 0 ]
+  [[ "$output" == *"Bind for 127.0.0.1:18080 failed: port is already allocated"* ]]
+  docker rm -f p1 p2 >/dev/null
   run docker network rm bridge
   [ "$status" -ne 0 ]
   [[ "$output" == *"bridge is a pre-defined network and cannot be removed"* ]]
@@ -61,7 +75,7 @@ addresses_of() {
   [ "$status" -ne 0 ]
   [[ "$output" == *"network forum not found"* ]]
   # Nothing was made in the kernel for networks no container used.
-  [ -z "$(innet ip -br link show type bridge)" ]
+  [ -z "$(innet ip -br link show type bridge | grep '^br-')" ]
 }
 
 @test "containers on a user network reach each other by name and alias; a shared alias answers with both" {

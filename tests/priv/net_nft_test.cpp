@@ -184,6 +184,7 @@ TEST_CASE("net nft reset makes berth's table, clears stale rules and leaves othe
   CHECK(contains(text, "type nat hook output priority -100"));
   CHECK(contains(text, "type nat hook postrouting priority srcnat"));
   CHECK(contains(text, "type filter hook forward priority filter; policy accept"));
+  CHECK(contains(text, "iifname != \"lo\" ip daddr 127.0.0.0/8 drop"));
 
   REQUIRE(nft.add_network("stale", "10.98.0.0/16", "br-old").ok());
   REQUIRE(contains(rules(nft), "berth net stale"));
@@ -223,6 +224,18 @@ TEST_CASE("net nft add_network masquerades the subnet leaving other interfaces; 
   REQUIRE_FALSE(bad.ok());
   CHECK(contains(bad.error().message(), "invalid interface name"));
   CHECK_FALSE(contains(rules(nft), "berth net n3"));
+}
+
+TEST_CASE("net nft an internal network: no masquerade, no forwarding in or out of its bridge") {
+  FreshNetns netns;
+  Nft nft = open_reset();
+  REQUIRE(nft.add_network("n4", "10.96.0.0/24", "br-int", true).ok());
+  std::string text = rules(nft);
+  CHECK(contains(text, "iifname \"br-int\" oifname != \"br-int\" drop comment \"berth net n4\""));
+  CHECK(contains(text, "oifname \"br-int\" iifname != \"br-int\" drop comment \"berth net n4\""));
+  CHECK_FALSE(contains(text, "10.96.0.0/24 oifname != \"br-int\" masquerade"));
+  REQUIRE(nft.remove_network("n4").ok());
+  CHECK_FALSE(contains(rules(nft), "berth net n4"));
 }
 
 TEST_CASE("net nft published ports answer over tcp and udp until remove_ports") {
