@@ -96,6 +96,12 @@ remove_cgroup_parent() {
 # Starts berthd on $SOCK (extra arguments are passed on) and waits until it
 # answers _ping.
 start_berthd() {
+  # A second one would find the socket answering and hide the first from
+  # teardown: a test restarts berthd only after killing it.
+  if [ -n "$BERTHD_PID" ] && kill -0 "$BERTHD_PID" 2>/dev/null; then
+    echo "start_berthd: berthd $BERTHD_PID is still running" >&2
+    return 1
+  fi
   nsenter --net="$NETNS" "$BERTHD" -H "unix://$SOCK" --data-root "$WORK/data" --exec-root "$WORK/exec" \
     --builtin-image "$BUILTIN" --cgroup-parent "$CGROUP_PARENT" "$@" >>"$WORK/berthd.log" 2>&1 &
   BERTHD_PID=$!

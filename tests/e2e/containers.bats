@@ -390,7 +390,6 @@ PY
 }
 
 @test "a start whose layers are not unpacked unpacks them first (through berth-image)" {
-  start_berthd
   # Snapshots can go (a prune, or an image stored with --no-unpack); the
   # blobs stay, and the next start unpacks from them.
   rm -rf "$WORK/data/snapshots/"*
