@@ -470,12 +470,12 @@ void NetworkManager::reconcile(const std::vector<Attachment>& running) {
   // Containers attached since this berthd started (a restart policy at work) are live too.
   for (const auto& [id, members] : members_) live.insert(members.begin(), members.end());
   // Rules and links of the running containers come back; the rest is a
-  // crash's leftovers and goes (nft() resets berth's table on first use).
-  bool had_table = false;
-  if (auto probe = net::Nft::open(); probe) had_table = probe->ruleset().ok();
-  if (had_table || !running.empty()) {
+  // crash's leftovers and goes: nft() resets berth's table on its first use,
+  // here when containers run, else with the first container on a network
+  // (a start with nothing running loads no nftables context at all: start-up
+  // is the hot path, and the context costs memory).
+  if (!running.empty())
     if (auto nft = this->nft(); !nft) log::warn(nft.error().wrap("reset berth's nftables table").message());
-  }
   for (const auto& a : running) {
     auto it = nets_.find(a.network_id);
     if (it == nets_.end()) continue;
